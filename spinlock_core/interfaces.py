@@ -1,0 +1,191 @@
+"""The interfaces plugins implement. Small, typed, and free of heavy imports.
+
+Entry points of every kind resolve to a light *spec* object (see :mod:`spinlock_core.specs`)
+that names a config class and the implementation to import on use; the implementations
+follow the abstract classes here.
+
+Tensor layouts used throughout:
+
+* initial conditions ``u0``: ``[B, C, H, W]``
+* states during a rollout: ``[B, M, C, H, W]`` (``M`` realizations of each sample)
+* stored trajectories: ``[B, M, T, C, H, W]`` (``T`` recorded states, the IC first)
+"""
+
+from __future__ import annotations
+
+import math
+from abc import ABC, abstractmethod
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
+
+import attrs
+
+from .params import ParameterSpace
+
+if TYPE_CHECKING:
+    import numpy as np
+    import torch
+
+__all__ = [
+    "Grid",
+    "DomainInfo",
+    "Operator",
+    "Stepper",
+    "ICGenerator",
+    "Column",
+    "FeatureBatch",
+    "FeatureFamily",
+]
+
+
+@attrs.frozen(kw_only=True)
+class Grid:
+    """A uniform 2-D grid of ``shape = (H, W)`` points over ``extent = ((y0, y1), (x0, x1))``.
+
+    For periodic grids the points are ``y0 + i * dy`` with ``dy = (y1 - y0) / H``.
+    """
+
+    shape: tuple[int, int] = attrs.field(converter=tuple)
+    extent: tuple[tuple[float, float], tuple[float, float]] = ((0.0, 1.0), (0.0, 1.0))
+    periodic: bool = True
+
+    @property
+    def lengths(self) -> tuple[float, float]:
+        return (self.extent[0][1] - self.extent[0][0], self.extent[1][1] - self.extent[1][0])
+
+    @property
+    def spacing(self) -> tuple[float, float]:
+        (ly, lx), (h, w) = self.lengths, self.shape
+        return (ly / h, lx / w)
+
+    def wavenumbers(self, device=None, dtype=None) -> tuple[torch.Tensor, torch.Tensor]:
+        """Angular wavenumbers ``(ky [H, 1], kx [1, W//2+1])`` for ``rfft2`` layouts, in rad/unit."""
+        import torch
+
+        (ly, lx), (h, w) = self.lengths, self.shape
+        ky = torch.fft.fftfreq(h, d=ly / h, device=device, dtype=dtype) * 2 * math.pi
+        kx = torch.fft.rfftfreq(w, d=lx / w, device=device, dtype=dtype) * 2 * math.pi
+        return ky.view(-1, 1), kx.view(1, -1)
+
+    def coordinates(self, device=None, dtype=None) -> tuple[torch.Tensor, torch.Tensor]:
+        """Point coordinates ``(y [H, 1], x [1, W])`` in domain units."""
+        import torch
+
+        (y0, _), (x0, _) = self.extent
+        dy, dx = self.spacing
+        h, w = self.shape
+        y = y0 + dy * torch.arange(h, device=device, dtype=dtype)
+        x = x0 + dx * torch.arange(w, device=device, dtype=dtype)
+        return y.view(-1, 1), x.view(1, -1)
+
+
+@attrs.frozen(kw_only=True)
+class DomainInfo:
+    """What a feature family, backbone or tokenizer may know about a domain."""
+
+    name: str
+    channels: tuple[str, ...] = attrs.field(converter=tuple)
+    grid: Grid
+    dt: float = 1.0  # physical time between stored states (before any stride)
+    parameter_space: ParameterSpace | None = None
+    operator: str = ""
+
+
+class Stepper(ABC):
+    """A batch of built operators: advances ``u [B, M, C, H, W]`` by one step.
+
+    Randomness must come from per-sample keys (see :mod:`spinlock_core.seeding`), never
+    from global RNG state, so step ``t`` of sample ``b`` is the same in any batch.
+    """
+
+    @abstractmethod
+    def step(self, u: torch.Tensor, t: int) -> torch.Tensor:
+        """Return the state after step ``t`` (``t = 0`` maps the IC to the first new state)."""
+
+
+class Operator(ABC):
+    """A family of dynamical systems indexed by θ from :attr:`parameter_space`."""
+
+    name: ClassVar[str]
+    #: Whether realizations of one sample differ (noise); deterministic families use M = 1.
+    stochastic: ClassVar[bool] = True
+
+    @property
+    @abstractmethod
+    def parameter_space(self) -> ParameterSpace: ...
+
+    @property
+    @abstractmethod
+    def channels(self) -> tuple[str, ...]: ...
+
+    @abstractmethod
+    def build(
+        self,
+        theta: Mapping[str, np.ndarray],
+        sample_index: Sequence[int],
+        seed: int,
+        grid: Grid,
+        device: torch.device,
+        dtype: torch.dtype,
+    ) -> Stepper:
+        """Build the operators of a batch of samples (decoded θ, global sample indices)."""
+
+    def derived_columns(self, theta: Mapping[str, np.ndarray], grid: Grid) -> dict[str, np.ndarray]:
+        """Domain-specific derived θ features (e.g. parameter count); empty by default."""
+        return {}
+
+
+class ICGenerator(ABC):
+    """One type of initial condition; draws with the sample's own generator."""
+
+    name: ClassVar[str]
+
+    @abstractmethod
+    def sample(self, generator: torch.Generator, channels: int, grid: Grid, device, dtype) -> torch.Tensor:
+        """One initial condition ``[C, H, W]``."""
+
+
+@attrs.frozen(kw_only=True)
+class Column:
+    """One declared feature column."""
+
+    name: str
+    unit: str = ""
+    scope: Literal["sample", "timestep"] = "sample"
+    #: How the per-realization values were combined into this column (e.g. "mean", "std").
+    aggregate: str = "none"
+    doc: str = ""
+
+
+@attrs.frozen(kw_only=True)
+class FeatureBatch:
+    """Everything a family may read for a batch of ``B`` samples.
+
+    ``trajectories`` is ``[B, M, T, C, H, W]`` (the IC is state 0) or ``None`` when only
+    θ and ICs are known; ``time`` holds the physical time of each recorded state ``[T]``.
+    """
+
+    domain: DomainInfo
+    theta: Mapping[str, Any]  # decoded values, numpy [B] per parameter
+    u0: Any  # torch.Tensor [B, C, H, W]
+    trajectories: Any = None
+    time: Any = None
+    derived: Mapping[str, Any] = attrs.Factory(dict)  # Operator.derived_columns
+
+
+class FeatureFamily(ABC):
+    """A family of named features. Per-sample pure: no statistics across the batch."""
+
+    name: ClassVar[str]
+    #: "sample" -> ``extract`` returns ``[B, D]``; "timestep" -> ``[B, T', D]``.
+    scope: ClassVar[str] = "sample"
+    #: Whether ``extract`` needs trajectories (False: θ and ICs suffice).
+    needs_trajectories: ClassVar[bool] = True
+
+    @abstractmethod
+    def columns(self, domain: DomainInfo) -> list[Column]:
+        """The column manifest, declared from the domain description before running."""
+
+    @abstractmethod
+    def extract(self, batch: FeatureBatch) -> torch.Tensor:
+        """Features of every sample, columns in the declared order; NaN where undefined."""

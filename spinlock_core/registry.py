@@ -1,0 +1,138 @@
+"""Named implementations, picked by config name through stevedore.
+
+One entry-point namespace per kind (``spinlock.domains``, ``spinlock.operators``...).
+:func:`load` is the one driver loader: an unknown name lists the installed ones and the
+closest match; a plugin that fails to import is reported by ``namespace:name``, its
+distribution and a one-line cause; two distributions registering one name is an error
+naming both. Nothing here imports torch.
+"""
+
+from __future__ import annotations
+
+import difflib
+from functools import cache
+from importlib.metadata import EntryPoint, entry_points
+from typing import Any
+
+import attrs
+
+from .errors import DuplicatePluginError, PluginError, UnknownPluginError
+
+__all__ = ["KINDS", "namespace", "available", "load", "load_all", "PluginRow", "list_plugins"]
+
+KINDS = ("domains", "operators", "features", "backbones", "tokenizers", "losses", "stages", "analyses")
+#: The hook plugins' group (pluggy); listed by ``spinlock plugins list`` too.
+HOOKS = "plugins"
+
+
+def namespace(kind: str) -> str:
+    if kind not in KINDS and kind != HOOKS:
+        raise UnknownPluginError(f"unknown plugin kind {kind!r}; valid kinds: {', '.join(KINDS)}")
+    return f"spinlock.{kind}"
+
+
+def _dist(ep: EntryPoint) -> tuple[str, str]:
+    dist = getattr(ep, "dist", None)
+    return (dist.name, dist.version) if dist is not None else ("?", "?")
+
+
+@cache
+def _entry_points(kind: str) -> dict[str, list[EntryPoint]]:
+    """Entry points of ``kind`` by name; the same (name, target, dist) seen twice counts once."""
+    found: dict[str, list[EntryPoint]] = {}
+    for ep in entry_points(group=namespace(kind)):
+        same = [e for e in found.get(ep.name, []) if e.value == ep.value and _dist(e) == _dist(ep)]
+        if not same:
+            found.setdefault(ep.name, []).append(ep)
+    return found
+
+
+def clear_cache() -> None:
+    """Forget discovered entry points (tests, or after installing a plugin in-process)."""
+    _entry_points.cache_clear()
+    _load.cache_clear()
+
+
+def available(kind: str) -> list[str]:
+    """Installed names of ``kind``, sorted."""
+    return sorted(_entry_points(kind))
+
+
+def _unknown(kind: str, name: str) -> UnknownPluginError:
+    names = available(kind)
+    singular = kind.rstrip("s")
+    msg = f"unknown {singular} {name!r}"
+    close = difflib.get_close_matches(name, names, n=1)
+    if close:
+        msg += f"; did you mean {close[0]!r}?"
+    msg += f" Installed {kind}: {', '.join(names) if names else '(none)'}"
+    return UnknownPluginError(msg)
+
+
+def _check_duplicates(kind: str, name: str) -> None:
+    eps = _entry_points(kind).get(name, [])
+    if len(eps) > 1:
+        who = " and ".join(f"{_dist(e)[0]} ({e.value})" for e in eps)
+        raise DuplicatePluginError(
+            f"{namespace(kind)}:{name} is registered by more than one distribution: {who}. "
+            f"Uninstall one of them or rename its entry point."
+        )
+
+
+@cache
+def _load(kind: str, name: str) -> Any:
+    from stevedore import driver
+
+    def failed(manager, ep, exc):
+        dist = _dist(ep)[0]
+        cause = f"{type(exc).__name__}: {exc}".splitlines()[0]
+        raise PluginError(f"plugin {namespace(kind)}:{name} (from {dist}) failed to load: {cause}") from exc
+
+    manager = driver.DriverManager(
+        namespace=namespace(kind), name=name, invoke_on_load=False, on_load_failure_callback=failed
+    )
+    return manager.driver
+
+
+def load(kind: str, name: str) -> Any:
+    """The spec registered as ``name`` in ``kind`` (loaded once, then cached)."""
+    if name not in _entry_points(kind):
+        raise _unknown(kind, name)
+    _check_duplicates(kind, name)
+    return _load(kind, name)
+
+
+def load_all(kind: str) -> dict[str, Any]:
+    """Every loadable spec of ``kind``; broken or duplicated ones raise."""
+    return {name: load(kind, name) for name in available(kind)}
+
+
+@attrs.frozen
+class PluginRow:
+    kind: str
+    name: str
+    distribution: str
+    version: str
+    status: str
+    summary: str = ""
+
+
+def list_plugins(kinds=KINDS + (HOOKS,)) -> list[PluginRow]:
+    """One row per entry point, loading each spec to report its status (specs are light)."""
+    rows = []
+    for kind in kinds:
+        for name, eps in sorted(_entry_points(kind).items()):
+            for ep in eps:
+                dist, version = _dist(ep)
+                summary = ""
+                if len(eps) > 1:
+                    status = "conflict: " + ", ".join(_dist(e)[0] for e in eps)
+                else:
+                    try:
+                        obj = ep.load()
+                        status = "ok"
+                        summary = getattr(obj, "summary", "") or (obj.__doc__ or "").strip().split("\n")[0]
+                    except Exception as exc:
+                        status = f"failed: {type(exc).__name__}: {exc}".splitlines()[0]
+                rows.append(PluginRow(kind, name, dist, version, status, summary))
+    return rows

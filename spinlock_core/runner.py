@@ -1,0 +1,261 @@
+"""The stage runner: like ``make`` for a run directory.
+
+Stages (``spinlock.stages`` entry points) declare the stages they need and the artefacts
+they make. Running a stage first makes any prerequisite whose artefacts are missing. A stage
+whose artefacts exist and were made from the same config (its ``config_keys`` plus its
+prerequisites' configs) is skipped. Artefacts made from a different config are never reused
+silently: that is an error naming the differing keys unless ``run.force=true``, which moves
+the old artefacts aside (``.spinlock/replaced/``) and makes them anew. ``run.only=true``
+runs just the named stage and refuses when a prerequisite's artefacts are missing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+from . import registry
+from .config import ResolvedConfig
+from .console import info, warn
+from .distributed import barrier, is_rank0
+from .errors import StageError
+from .specs import StageSpec
+
+__all__ = ["StageContext", "Runner", "run_dir_for", "STATE_DIR"]
+
+STATE_DIR = ".spinlock"
+
+
+def run_dir_for(config: ResolvedConfig) -> Path:
+    """``run.dir`` if set, else ``runs/<domain>/<run.name>``."""
+    if config.core.run.dir:
+        return Path(config.core.run.dir)
+    domain = config.get("domain.name", "nodomain")
+    return Path("runs") / str(domain) / config.core.run.name
+
+
+@attrs.define
+class StageContext:
+    """What a stage implementation receives: the config, the run directory and helpers."""
+
+    config: ResolvedConfig
+    run_dir: Path
+    stage: str
+    _device: Any = None
+
+    @property
+    def device(self):
+        if self._device is None:
+            from .device import select_device
+
+            self._device = select_device(self.config.core.device)
+        return self._device
+
+    def path(self, relative: str) -> Path:
+        return self.run_dir / relative
+
+    def section(self, name: str) -> Any:
+        return self.config.section(name)
+
+
+def _flatten(value: Any, prefix: str = "") -> dict[str, Any]:
+    if isinstance(value, dict):
+        out: dict[str, Any] = {}
+        for k, v in value.items():
+            out.update(_flatten(v, f"{prefix}.{k}" if prefix else str(k)))
+        return out
+    return {prefix: value}
+
+
+class Runner:
+    """Plans and runs stages for one resolved config."""
+
+    def __init__(self, config: ResolvedConfig, run_dir: Path | None = None):
+        self.config = config
+        self.run_dir = Path(run_dir) if run_dir is not None else run_dir_for(config)
+        self._specs: dict[str, StageSpec] = {}
+        self._fingerprints: dict[str, str] = {}
+
+    # --- stage graph ------------------------------------------------------------------
+
+    def spec(self, name: str) -> StageSpec:
+        if name not in self._specs:
+            self._specs[name] = registry.load("stages", name)
+        return self._specs[name]
+
+    def order(self, targets: list[str]) -> list[str]:
+        """Targets and their prerequisites, prerequisites first; cycles are errors."""
+        ordered: list[str] = []
+        visiting: list[str] = []
+
+        def visit(name: str) -> None:
+            if name in ordered:
+                return
+            if name in visiting:
+                cycle = " -> ".join([*visiting[visiting.index(name) :], name])
+                raise StageError(f"stage dependency cycle: {cycle}")
+            visiting.append(name)
+            for req in self.spec(name).requires:
+                visit(req)
+            visiting.pop()
+            ordered.append(name)
+
+        for target in targets:
+            visit(target)
+        return ordered
+
+    def targets(self) -> list[str]:
+        stage = self.config.core.stage
+        return list(self.config.core.pipeline) if stage == "all" else [stage]
+
+    # --- artefact state ---------------------------------------------------------------
+
+    def _stamp_path(self, name: str) -> Path:
+        return self.run_dir / STATE_DIR / "stages" / f"{name}.json"
+
+    def stage_config(self, name: str) -> dict[str, Any]:
+        return self.config.subset(self.spec(name).config_keys)
+
+    def fingerprint(self, name: str) -> str:
+        if name not in self._fingerprints:
+            payload = {
+                "config": self.stage_config(name),
+                "upstream": {req: self.fingerprint(req) for req in self.spec(name).requires},
+            }
+            blob = json.dumps(payload, sort_keys=True, default=str).encode()
+            self._fingerprints[name] = hashlib.sha256(blob).hexdigest()[:16]
+        return self._fingerprints[name]
+
+    def stamp(self, name: str) -> dict | None:
+        path = self._stamp_path(name)
+        return json.loads(path.read_text()) if path.is_file() else None
+
+    def missing_outputs(self, name: str) -> list[str]:
+        return [o for o in self.spec(name).outputs if not (self.run_dir / o).exists()]
+
+    def state(self, name: str) -> str:
+        """``missing``, ``current`` or ``stale``."""
+        stamp = self.stamp(name)
+        if stamp is None or self.missing_outputs(name):
+            return "missing"
+        return "current" if stamp.get("fingerprint") == self.fingerprint(name) else "stale"
+
+    def differences(self, name: str) -> list[str]:
+        """Dotted config keys (and upstream stages) that differ from the stamped artefacts."""
+        stamp = self.stamp(name) or {}
+        old, new = _flatten(stamp.get("config", {})), _flatten(self.stage_config(name))
+        keys = sorted(k for k in old.keys() | new.keys() if old.get(k) != new.get(k))
+        changed_up = [
+            f"(stage {req})"
+            for req in self.spec(name).requires
+            if stamp.get("upstream", {}).get(req) not in (None, self.fingerprint(req))
+        ]
+        return keys + changed_up
+
+    # --- planning and running ---------------------------------------------------------
+
+    def plan(self) -> list[tuple[str, str]]:
+        """``[(stage, action)]`` with action ``run``, ``rerun`` (forced) or ``skip``."""
+        targets = self.targets()
+        only = self.config.core.run.only
+        names = targets if only else self.order(targets)
+        plan = []
+        for name in names:
+            if only:
+                self._check_prerequisites(name)
+            state = self.state(name)
+            if state == "current":
+                plan.append((name, "skip"))
+            elif state == "missing":
+                plan.append((name, "run"))
+            elif self.config.core.run.force:
+                plan.append((name, "rerun"))
+            else:
+                diff = ", ".join(self.differences(name)) or "(unknown)"
+                raise StageError(
+                    f"artefacts of stage {name!r} in {self.run_dir} were made with a different config "
+                    f"(differs in: {diff}). Use another run.dir or run.name, or pass run.force=true to "
+                    f"re-make them (the old ones are moved to {STATE_DIR}/replaced/)."
+                )
+        return plan
+
+    def _check_prerequisites(self, name: str) -> None:
+        for req in self.spec(name).requires:
+            state = self.state(req)
+            if state != "current":
+                what = "missing" if state == "missing" else "made with a different config"
+                raise StageError(
+                    f"stage {name!r} needs the artefacts of stage {req!r}, which are {what} in "
+                    f"{self.run_dir}; run `spinlock run stage={req}` first, or drop run.only=true"
+                )
+
+    def run(self) -> list[tuple[str, str, float]]:
+        """Run the plan; returns ``[(stage, action, seconds)]``."""
+        from .plugins import get_plugin_manager
+
+        plan = self.plan()
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        if is_rank0():
+            (self.run_dir / "config.yaml").write_text(self.config.to_yaml())
+        hook = get_plugin_manager().hook
+        done = []
+        for name, action in plan:
+            if action == "skip":
+                info(f"[dim]• {name}: up to date, skipped[/dim]")
+                done.append((name, "skip", 0.0))
+                continue
+            if action == "rerun":
+                self._move_aside(name)
+            context = StageContext(config=self.config, run_dir=self.run_dir, stage=name)
+            info(f"[bold cyan]▶ {name}[/bold cyan]")
+            hook.on_stage_start(stage=name, context=context)
+            start = time.perf_counter()
+            self.spec(name).load_implementation()(context)
+            seconds = time.perf_counter() - start
+            barrier()
+            missing = self.missing_outputs(name)
+            if missing:
+                raise StageError(f"stage {name!r} finished but did not make {missing} in {self.run_dir}")
+            if is_rank0():
+                self._write_stamp(name, seconds)
+            hook.on_stage_end(stage=name, context=context, seconds=seconds)
+            info(f"[green]✓ {name}[/green] ({seconds:.1f} s)")
+            done.append((name, action, seconds))
+        return done
+
+    def _write_stamp(self, name: str, seconds: float) -> None:
+        stamp = {
+            "stage": name,
+            "fingerprint": self.fingerprint(name),
+            "config": self.stage_config(name),
+            "upstream": {req: self.fingerprint(req) for req in self.spec(name).requires},
+            "outputs": list(self.spec(name).outputs),
+            "seconds": round(seconds, 3),
+            "finished": datetime.now(UTC).isoformat(timespec="seconds"),
+        }
+        path = self._stamp_path(name)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(stamp, indent=2, default=str))
+        tmp.replace(path)
+
+    def _move_aside(self, name: str) -> None:
+        if not is_rank0():
+            return
+        when = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
+        target = self.run_dir / STATE_DIR / "replaced" / f"{name}-{when}"
+        for output in self.spec(name).outputs:
+            source = self.run_dir / output
+            if source.exists():
+                destination = target / output
+                destination.parent.mkdir(parents=True, exist_ok=True)
+                shutil.move(str(source), str(destination))
+        self._stamp_path(name).unlink(missing_ok=True)
+        warn(f"run.force: previous artefacts of {name!r} moved to {target}")
