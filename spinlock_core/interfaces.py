@@ -32,6 +32,8 @@ __all__ = [
     "Operator",
     "Stepper",
     "ICGenerator",
+    "Domain",
+    "ICSampler",
     "Column",
     "FeatureBatch",
     "FeatureFamily",
@@ -143,6 +145,39 @@ class ICGenerator(ABC):
     @abstractmethod
     def sample(self, generator: torch.Generator, channels: int, grid: Grid, device, dtype) -> torch.Tensor:
         """One initial condition ``[C, H, W]``."""
+
+
+class ICSampler(ABC):
+    """Draws the initial conditions of a batch: the type per sample, then the field."""
+
+    #: IC type names; ``sample`` returns indices into this tuple.
+    names: tuple[str, ...]
+
+    @abstractmethod
+    def sample(
+        self, seed: int, indices: Sequence[int], channels: int, grid: Grid, device, dtype
+    ) -> tuple[np.ndarray, torch.Tensor]:
+        """``(type index [B], u0 [B, C, H, W])``, each sample from its own generator."""
+
+
+class Domain(ABC):
+    """A physics domain: its grid and boundary conditions and its initial conditions."""
+
+    name: ClassVar[str]
+    #: Operator names this domain provides (``operator=`` must be one of them).
+    operators: ClassVar[tuple[str, ...]] = ()
+
+    @abstractmethod
+    def grid(self, size: int, operator: Operator) -> Grid:
+        """The ``size x size`` grid the operator runs on."""
+
+    @abstractmethod
+    def initial_conditions(self, operator: Operator) -> ICSampler:
+        """The IC sampler for this operator (IC types and their weights come from config)."""
+
+    def time_per_state(self, operator: Operator) -> float:
+        """Physical time between consecutive states (1 when the operator has no clock)."""
+        return float(getattr(operator, "time_per_state", 1.0))
 
 
 @attrs.frozen(kw_only=True)

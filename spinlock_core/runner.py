@@ -48,6 +48,7 @@ class StageContext:
     config: ResolvedConfig
     run_dir: Path
     stage: str
+    fingerprint: str = ""
     _device: Any = None
 
     @property
@@ -213,7 +214,9 @@ class Runner:
                 continue
             if action == "rerun":
                 self._move_aside(name)
-            context = StageContext(config=self.config, run_dir=self.run_dir, stage=name)
+            context = StageContext(
+                config=self.config, run_dir=self.run_dir, stage=name, fingerprint=self.fingerprint(name)
+            )
             info(f"[bold cyan]▶ {name}[/bold cyan]")
             hook.on_stage_start(stage=name, context=context)
             start = time.perf_counter()

@@ -1,0 +1,21 @@
+"""The core's own stages, registered through ``spinlock.stages`` entry points like any plugin's.
+
+This module is light (specs and config classes only); implementations import on use.
+"""
+
+from __future__ import annotations
+
+from ..specs import StageSpec
+from .config import GenerateConfig
+
+__all__ = ["GENERATE", "GenerateConfig"]
+
+GENERATE = StageSpec(
+    name="generate",
+    summary="Sample θ (scrambled Sobol), draw ICs, roll the operator family out, store an HDF5 dataset.",
+    implementation="spinlock_core.stages.generate:run",
+    outputs=("dataset/manifest.json",),
+    config_keys=("seed", "domain", "operator", "generate", "features", "feature"),
+    config_section="generate",
+    config_class=GenerateConfig,
+)

@@ -1,0 +1,287 @@
+"""Everything ``generate`` and ``replay`` derive from a resolved config, and one batch's work."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import attrs
+import numpy as np
+
+from .. import registry
+from ..config import ResolvedConfig
+from ..console import warn
+from ..interfaces import DomainInfo, FeatureBatch, FeatureFamily, Grid, Operator
+from ..rollout import rollout
+from ..sampling import centered_l2_discrepancy, sample_space
+from ..seeding import sample_seed
+from ..storage import SCHEMA_VERSION, STATUS, write_part
+from .config import GenerateConfig
+
+__all__ = ["GenerationSetup", "generate_batch", "simulate"]
+
+_REASONS = {0: "", 1: "non-finite value", 2: "|u| above generate.divergence_bound"}
+
+
+def _versions() -> dict[str, str]:
+    import h5py
+    import torch
+
+    from .. import __version__
+
+    return {
+        "spinlock": __version__,
+        "torch": torch.__version__,
+        "numpy": np.__version__,
+        "h5py": h5py.__version__,
+    }
+
+
+@attrs.define
+class GenerationSetup:
+    """Domain, operator, grid, IC sampler, θ sample and feature families of one config."""
+
+    config: ResolvedConfig
+    cfg: GenerateConfig
+    device: Any
+    dtype: Any
+    domain: Any
+    operator: Operator
+    operator_name: str
+    grid: Grid
+    ics: Any
+    realizations: int
+    unit: np.ndarray
+    theta: dict[str, np.ndarray]
+    families: dict[str, FeatureFamily]
+    info: DomainInfo
+
+    @classmethod
+    def from_context(cls, context) -> GenerationSetup:
+        return cls.from_config(context.config, context.device)
+
+    @classmethod
+    def from_config(cls, config: ResolvedConfig, device) -> GenerationSetup:
+        import torch
+
+        cfg: GenerateConfig = config.section("generate")
+        domain_spec = registry.load("domains", config.get("domain.name"))
+        domain = domain_spec.create(config.sections.get("domain"))
+        operator_name = config.get("operator.name")
+        if domain.operators and operator_name not in domain.operators:
+            raise registry.UnknownPluginError(
+                f"operator {operator_name!r} is not an operator of domain {domain.name!r}; "
+                f"valid: {', '.join(domain.operators)}"
+            )
+        operator = registry.load("operators", operator_name).create(config.sections.get("operator"))
+        grid = domain.grid(cfg.grid, operator)
+        realizations = cfg.realizations if operator.stochastic else 1
+        if realizations != cfg.realizations:
+            warn(
+                f"operator {operator_name!r} is deterministic: storing 1 realization, not {cfg.realizations}"
+            )
+        unit, theta = sample_space(operator.parameter_space, cfg.n_samples, config.core.seed)
+        families = {}
+        if cfg.inline_features:
+            for name in config.core.features:
+                families[name] = registry.load("features", name).create(
+                    config.sections.get(f"feature.{name}")
+                )
+        if cfg.deterministic and torch.device(device).type == "cuda":
+            torch.backends.cudnn.deterministic = True
+            torch.backends.cudnn.benchmark = False
+        info = DomainInfo(
+            name=domain.name,
+            channels=operator.channels,
+            grid=grid,
+            dt=domain.time_per_state(operator),
+            parameter_space=operator.parameter_space,
+            operator=operator_name,
+        )
+        return cls(
+            config=config,
+            cfg=cfg,
+            device=torch.device(device),
+            dtype=getattr(torch, cfg.dtype),
+            domain=domain,
+            operator=operator,
+            operator_name=operator_name,
+            grid=grid,
+            ics=domain.initial_conditions(operator),
+            realizations=realizations,
+            unit=unit,
+            theta=theta,
+            families=families,
+            info=info,
+        )
+
+    def feature_columns(self) -> dict[str, list[dict]]:
+        return {
+            name: [attrs.asdict(c) for c in family.columns(self.info)]
+            for name, family in self.families.items()
+        }
+
+    def root_attrs(self) -> dict[str, Any]:
+        g = self.grid
+        return {
+            "schema_version": SCHEMA_VERSION,
+            "created": datetime.now(UTC).isoformat(timespec="seconds"),
+            "config": self.config.to_yaml(),
+            "versions": json.dumps(_versions()),
+            "domain": self.info.name,
+            "operator": self.operator_name,
+            "channels": json.dumps(list(self.info.channels)),
+            "grid": json.dumps(
+                {"shape": list(g.shape), "extent": [list(e) for e in g.extent], "periodic": g.periodic}
+            ),
+            "parameter_space": json.dumps(self.operator.parameter_space.describe()),
+            "ic_types": json.dumps(list(self.ics.names)),
+            "seed": self.config.core.seed,
+            "steps": self.cfg.steps,
+            "trajectory_stride": self.cfg.trajectory_stride,
+            "realizations": self.realizations,
+            "time_per_state": self.info.dt,
+            "dtype": self.cfg.dtype,
+            "trajectory_dtype": self.cfg.trajectory_dtype,
+            "device": str(self.device),
+            "batch_size": self.cfg.batch_size,
+            "centered_l2_discrepancy": centered_l2_discrepancy(self.unit),
+            "feature_columns": json.dumps(self.feature_columns()),
+        }
+
+    def summary(self, shards: list[Path]) -> dict[str, Any]:
+        import h5py
+
+        status = []
+        for s in shards:
+            with h5py.File(s, "r") as f:
+                status.append(f["samples/status"][...])
+        codes = np.concatenate(status)
+        return {"status": {name: int((codes == code).sum()) for name, code in STATUS.items()}}
+
+
+def simulate(setup: GenerationSetup, indices: np.ndarray, theta: dict[str, np.ndarray]) -> dict[str, Any]:
+    """One batch's arrays (sample axis first), as stored in a part file."""
+    import torch
+
+    cfg, seed = setup.cfg, setup.config.core.seed
+    channels = len(setup.operator.channels)
+    with torch.no_grad():
+        types, u0 = setup.ics.sample(seed, indices, channels, setup.grid, setup.device, torch.float32)
+        stepper = setup.operator.build(theta, indices, seed, setup.grid, setup.device, setup.dtype)
+        result = rollout(
+            stepper,
+            u0.to(setup.dtype),
+            steps=cfg.steps,
+            realizations=setup.realizations,
+            stride=1,
+            bound=cfg.divergence_bound,
+        )
+        states = result.states.float()
+        features = {}
+        if setup.families:
+            time_axis = torch.arange(states.shape[2], device=states.device) * setup.info.dt
+            batch = FeatureBatch(
+                domain=setup.info,
+                theta=theta,
+                u0=u0,
+                trajectories=states,
+                time=time_axis,
+                derived=setup.operator.derived_columns(theta, setup.grid),
+            )
+            for name, family in setup.families.items():
+                features[name] = family.extract(batch).float().cpu().numpy()
+        step = result.diverged_step.cpu().numpy()
+        reason = result.diverged_reason.cpu().numpy()
+    arrays: dict[str, Any] = {
+        "ic": u0.float().cpu().numpy(),
+        "samples": {
+            "ic_type": np.asarray(types, dtype=np.int16),
+            "status": np.where(step >= 0, STATUS["diverged"], STATUS["ok"]).astype(np.int8),
+            "diverged_step": step.astype(np.int32),
+            "reason": np.array([_REASONS[int(c)] for c in reason], dtype=object),
+        },
+    }
+    if cfg.store_trajectories:
+        stored = states[:, :, :: cfg.trajectory_stride]
+        arrays["trajectories"] = stored.to(getattr(torch, cfg.trajectory_dtype)).cpu().numpy()
+    if features:
+        arrays["features"] = features
+    return arrays
+
+
+def _failed(setup: GenerationSetup, indices: np.ndarray, exc: BaseException) -> dict[str, Any]:
+    """Placeholder arrays for samples that raised: NaN data, status failed with the reason."""
+    b, c, n = len(indices), len(setup.operator.channels), setup.grid.shape
+    reason = f"{type(exc).__name__}: {exc}".splitlines()[0][:300]
+    t = setup.cfg.steps // setup.cfg.trajectory_stride + 1
+    arrays: dict[str, Any] = {
+        "ic": np.full((b, c, *n), np.nan, np.float32),
+        "samples": {
+            "ic_type": np.full(b, -1, np.int16),
+            "status": np.full(b, STATUS["failed"], np.int8),
+            "diverged_step": np.full(b, -1, np.int32),
+            "reason": np.array([reason] * b, dtype=object),
+        },
+    }
+    if setup.cfg.store_trajectories:
+        shape = (b, setup.realizations, t, c, *n)
+        arrays["trajectories"] = np.full(shape, np.nan, dtype=setup.cfg.trajectory_dtype)
+    if setup.families:
+        columns = setup.feature_columns()
+        arrays["features"] = {}
+        for name, family in setup.families.items():
+            d = len(columns[name])
+            shape = (b, t, d) if family.scope == "timestep" else (b, d)
+            arrays["features"][name] = np.full(shape, np.nan, np.float32)
+    return arrays
+
+
+def _concat(parts: list[dict]) -> dict:
+    out = {}
+    for key, value in parts[0].items():
+        if isinstance(value, dict):
+            out[key] = _concat([p[key] for p in parts])
+        else:
+            out[key] = np.concatenate([p[key] for p in parts])
+    return out
+
+
+def _subset(theta: dict[str, np.ndarray], rows) -> dict[str, np.ndarray]:
+    return {k: v[rows] for k, v in theta.items()}
+
+
+def generate_batch(setup: GenerationSetup, indices: np.ndarray, parts_dir: Path) -> Path:
+    """Make and store one aligned batch; a batch that raises is retried sample by sample."""
+    theta = _subset(setup.theta, indices)
+    try:
+        arrays = simulate(setup, indices, theta)
+        batches = np.tile([indices[0], indices[-1]], (len(indices), 1))
+    except Exception as exc:
+        if len(indices) == 1:
+            arrays, batches = _failed(setup, indices, exc), np.array([[indices[0]] * 2])
+        else:
+            warn(f"batch {indices[0]}-{indices[-1]} raised {type(exc).__name__}; retrying sample by sample")
+            pieces = []
+            for k in range(len(indices)):
+                try:
+                    pieces.append(simulate(setup, indices[k : k + 1], _subset(theta, [k])))
+                except Exception as single:
+                    pieces.append(_failed(setup, indices[k : k + 1], single))
+            arrays = _concat(pieces)
+            batches = np.stack([indices, indices], axis=1)
+    space = setup.operator.parameter_space
+    seed = setup.config.core.seed
+    arrays["theta"] = {"unit": setup.unit[indices], "values": space.as_matrix(theta)}
+    derived = setup.operator.derived_columns(theta, setup.grid)
+    if derived:
+        arrays["theta"]["derived"] = {k: np.asarray(v, dtype=np.float64) for k, v in derived.items()}
+    arrays["samples"]["batch"] = batches.astype(np.int64)
+    arrays["seeds"] = {
+        stream: np.array([sample_seed(seed, int(i), stream) for i in indices], dtype=np.int64)
+        for stream in ("ic", "operator")
+    }
+    compression = None if setup.cfg.compression == "none" else setup.cfg.compression
+    return write_part(parts_dir, indices, arrays, compression=compression)

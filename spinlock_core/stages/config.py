@@ -1,0 +1,44 @@
+"""Config classes of the core's stages (light: attrs only)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import attrs
+from attrs import validators as v
+
+__all__ = ["GenerateConfig"]
+
+
+@attrs.frozen(kw_only=True)
+class GenerateConfig:
+    """The ``generate`` stage: how many samples, how big, how long, how stored."""
+
+    n_samples: int = attrs.field(default=32, validator=v.ge(1))
+    """Number of θ samples (operators); a power of two keeps the Sobol points balanced."""
+    grid: int = attrs.field(default=32, validator=v.ge(4))
+    """Grid points per side (square grids)."""
+    steps: int = attrs.field(default=31, validator=v.ge(1))
+    """Time steps after the IC; a trajectory holds ``steps + 1`` states."""
+    realizations: int = attrs.field(default=2, validator=v.ge(1))
+    """Independent noise realizations per sample (1 for deterministic operators)."""
+    batch_size: int = attrs.field(default=16, validator=v.ge(1))
+    """Samples stepped together on the device; does not change any stored value."""
+    store_trajectories: bool = True
+    """Store the trajectories (else only θ, ICs, status and inline features)."""
+    trajectory_stride: int = attrs.field(default=1, validator=v.ge(1))
+    """Store every k-th state (the IC always)."""
+    trajectory_dtype: Literal["float32", "float16"] = "float32"
+    """Precision of stored trajectories."""
+    dtype: Literal["float32", "bfloat16"] = "float32"
+    """Precision the operators run in."""
+    divergence_bound: float = attrs.field(default=1e4, validator=v.gt(0))
+    """A sample whose |u| exceeds this (or turns non-finite) is marked diverged."""
+    compression: Literal["gzip", "lzf", "none"] = "gzip"
+    """HDF5 compression of trajectories and ICs."""
+    inline_features: bool = True
+    """Compute the enabled feature families on the device while generating."""
+    ic_weights: dict[str, float] | None = None
+    """IC type weights; ``null`` uses the domain's defaults for the operator."""
+    deterministic: bool = True
+    """Ask cuDNN for deterministic kernels so replay is bitwise exact on the same GPU."""
