@@ -10,6 +10,7 @@ naming both. Nothing here imports torch.
 from __future__ import annotations
 
 import difflib
+import types
 from functools import cache
 from importlib.metadata import EntryPoint, entry_points
 from typing import Any
@@ -107,6 +108,14 @@ def load_all(kind: str) -> dict[str, Any]:
     return {name: load(kind, name) for name in available(kind)}
 
 
+def _summary(obj: Any) -> str:
+    """A spec's ``summary``; for a hook module, the first line of its docstring."""
+    summary = getattr(obj, "summary", None)
+    if summary is None and isinstance(obj, types.ModuleType):
+        summary = (obj.__doc__ or "").strip().split("\n")[0]
+    return summary or ""
+
+
 @attrs.frozen
 class PluginRow:
     kind: str
@@ -131,7 +140,7 @@ def list_plugins(kinds=KINDS + (HOOKS,)) -> list[PluginRow]:
                     try:
                         obj = ep.load()
                         status = "ok"
-                        summary = getattr(obj, "summary", "") or (obj.__doc__ or "").strip().split("\n")[0]
+                        summary = _summary(obj)
                     except Exception as exc:
                         status = f"failed: {type(exc).__name__}: {exc}".splitlines()[0]
                 rows.append(PluginRow(kind, name, dist, version, status, summary))

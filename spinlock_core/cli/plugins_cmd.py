@@ -32,8 +32,15 @@ def list_(
     from rich.console import Console
     from rich.table import Table
 
-    table = Table("kind", "name", "distribution", "version", "status", "summary", box=None)
+    table = Table(box=None)
+    for column in ("kind", "name", "distribution", "version"):
+        table.add_column(column, no_wrap=True)
+    table.add_column("status", overflow="fold")
+    table.add_column("summary", overflow="ellipsis", no_wrap=True, max_width=60)
     for r in rows:
         status = f"[green]{r.status}[/green]" if r.status == "ok" else f"[red]{r.status}[/red]"
         table.add_row(r.kind, r.name, r.distribution, r.version, status, r.summary)
-    Console().print(table)
+    console = Console()
+    if not console.is_terminal:
+        console = Console(width=200)  # pipes and logs: do not squeeze the table to 80 columns
+    console.print(table)
