@@ -85,7 +85,7 @@ def _load(kind: str, name: str) -> Any:
     from stevedore import driver
 
     def failed(manager, ep, exc):
-        dist = _dist(ep)[0]
+        dist = _dist(_entry_points(kind)[name][0])[0]  # stevedore's cached entry points lack .dist
         cause = f"{type(exc).__name__}: {exc}".splitlines()[0]
         raise PluginError(f"plugin {namespace(kind)}:{name} (from {dist}) failed to load: {cause}") from exc
 

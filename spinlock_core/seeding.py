@@ -89,25 +89,56 @@ def _hash_bits(keys: torch.Tensor, counter, shape, lane: int) -> torch.Tensor:
 
 
 def counter_uniform(keys: torch.Tensor, counter, shape, *, lane: int = 0, dtype=None):
-    """Uniform draws in (0, 1) of shape ``[B, *shape]`` keyed by ``keys`` and ``counter``.
+    """Uniform draws strictly inside (0, 1), shape ``[B, *shape]``, keyed by ``keys`` and ``counter``.
 
     ``counter`` is an int (same for all samples) or an int tensor ``[B]``; ``lane`` separates
-    independent streams that share a key and counter.
+    independent streams that share a key and counter. ``dtype`` is float32 (23 random bits,
+    the default) or float64 (32 bits); both are exactly representable, so 0 and 1 never occur.
     """
     import torch
 
+    dtype = dtype or torch.float32
+    if dtype not in (torch.float32, torch.float64):
+        raise ValueError(f"counter_uniform returns float32 or float64, not {dtype}; cast afterwards")
     bits = _hash_bits(keys, counter, tuple(shape), lane)
-    u = (bits.to(torch.float64) + 0.5) / 4294967296.0
-    return u.to(dtype or torch.float32)
+    if dtype == torch.float32:
+        return ((bits >> 9).to(torch.float32) + 0.5) * (1.0 / 8388608.0)
+    return (bits.to(torch.float64) + 0.5) * (1.0 / 4294967296.0)
 
 
-def counter_normal(keys: torch.Tensor, counter, shape, *, lane: int = 0, dtype=None):
-    """Standard normal draws ``[B, *shape]`` by Box-Muller on two counter-uniform lanes."""
+def _box_muller(u1, u2):
     import math
 
     import torch
 
+    return torch.sqrt(-2.0 * torch.log(u1)) * torch.cos(2.0 * math.pi * u2)
+
+
+_compiled: dict[str, object] = {}
+
+
+def _normal_kernel(device_type: str):
+    """Box-Muller from hashed bits, compiled into one kernel on CUDA (eager it is ~40x slower)."""
+    if device_type != "cuda":
+        return _normal_eager
+    if "cuda" not in _compiled:
+        import torch
+
+        _compiled["cuda"] = torch.compile(_normal_eager, dynamic=True)
+    return _compiled["cuda"]
+
+
+def _normal_eager(keys, counter, shape, lane):
+    import torch
+
     u1 = counter_uniform(keys, counter, shape, lane=2 * lane, dtype=torch.float64)
     u2 = counter_uniform(keys, counter, shape, lane=2 * lane + 1, dtype=torch.float64)
-    z = torch.sqrt(-2.0 * torch.log(u1)) * torch.cos(2.0 * math.pi * u2)
+    return _box_muller(u1, u2)
+
+
+def counter_normal(keys: torch.Tensor, counter, shape, *, lane: int = 0, dtype=None):
+    """Standard normal draws ``[B, *shape]`` by Box-Muller on two counter-uniform lanes (float64)."""
+    import torch
+
+    z = _normal_kernel(keys.device.type)(keys, counter, tuple(int(s) for s in shape), lane)
     return z.to(dtype or torch.float32)

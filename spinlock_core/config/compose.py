@@ -143,7 +143,7 @@ def _compose_groups(paths: list[Path], groups: dict, selections: dict[str, str])
         if group in SELECTABLE:
             section = {k: v for k, v in (data.get(group) or {}).items() if k != "name"}
             data[group] = {"name": option, **section}
-        else:
+        elif group in _CORE_KEYS:  # e.g. scale: recorded; other groups leave only their effects
             data[group] = option
         done[group] = option
     return data, done
@@ -195,6 +195,10 @@ def _field_type(cls: type, name: str, key: str):
 
 def _target_type(key: str, sections: dict[str, _Section]):
     parts = key.split(".")
+    if key in sections:
+        cls = sections[key].cls
+        keys = ", ".join(a.name for a in attrs.fields(cls)) if cls is not None else "(none)"
+        raise ConfigError(f"{key!r} is a section, not a value; set one of its keys: {keys}")
     for cut in range(len(parts) - 1, 0, -1):
         path = ".".join(parts[:cut])
         if path in sections:

@@ -1,0 +1,133 @@
+"""The generate stage on the test distribution's toy domain: storage, replay, resume, sharding."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+from spinlock_core.config import compose
+from spinlock_core.errors import StageError
+from spinlock_core.replay import compare_replay
+from spinlock_core.runner import Runner
+from spinlock_core.storage import STATUS, Dataset
+
+from ..conftest import TOY
+
+SMALL = [*TOY, "stage=generate", "generate.n_samples=8", "generate.grid=16", "generate.steps=12"]
+
+
+def _generate(run_dir, *extra):
+    runner = Runner(compose([*SMALL, f"run.dir={run_dir}", *extra]))
+    runner.run()
+    return run_dir / "dataset"
+
+
+def _all_arrays(path):
+    with Dataset(path) as ds:
+        names = ds.keys()
+        return {name: ds.read(name) for name in names if _is_array(ds, name)}
+
+
+def _is_array(ds, name):
+    import h5py
+
+    return isinstance(ds._files[0][name], h5py.Dataset)
+
+
+def _assert_same(a, b):
+    assert a.keys() == b.keys()
+    for name in a:
+        assert np.array_equal(a[name], b[name], equal_nan=a[name].dtype.kind == "f"), name
+
+
+def test_dataset_layout_and_metadata(tmp_path):
+    path = _generate(tmp_path / "r", "generate.batch_size=3")
+    with Dataset(path) as ds:
+        assert len(ds) == 8
+        assert ds.read("trajectories").shape == (8, 2, 13, 2, 16, 16)
+        assert ds.read("theta/unit").shape == ds.read("theta/values").shape == (8, 5)
+        assert np.array_equal(ds.read("samples/status"), np.full(8, STATUS["ok"]))
+        assert ds.read("features/toy_stats").shape == (8, 2)
+        assert ds.read("theta/derived/diffusion_cfl").shape == (8,)
+        attrs = ds.attrs
+        assert json.loads(attrs["feature_columns"])["toy_stats"][0]["name"] == "final_mean"
+        assert "generate:" in attrs["config"] and attrs["centered_l2_discrepancy"] > 0
+        assert np.array_equal(ds.read("ic"), ds.read("trajectories")[:, 0, 0])
+    manifest = json.loads((path / "manifest.json").read_text())
+    assert manifest["n_samples"] == 8 and manifest["summary"]["status"]["ok"] == 8
+
+
+@pytest.mark.parametrize("index", [0, 4, 7])
+def test_replay_equals_the_stored_sample(tmp_path, index):
+    path = _generate(tmp_path / "r", "generate.batch_size=3")
+    report = compare_replay(path, index)
+    assert report["identical"], report
+
+
+def test_stored_data_do_not_depend_on_batch_size(tmp_path):
+    a = _all_arrays(_generate(tmp_path / "a", "generate.batch_size=8"))
+    b = _all_arrays(_generate(tmp_path / "b", "generate.batch_size=3"))
+    assert not np.array_equal(a.pop("samples/batch"), b.pop("samples/batch"))  # only the batch record differs
+    _assert_same(a, b)
+
+
+def test_divergence_is_recorded_and_does_not_crash_the_batch(tmp_path):
+    path = _generate(tmp_path / "r", "generate.divergence_bound=1.05")
+    with Dataset(path) as ds:
+        status, step = ds.read("samples/status"), ds.read("samples/diverged_step")
+        reason, traj = ds.read("samples/reason"), ds.read("trajectories")
+    diverged = status == STATUS["diverged"]
+    assert diverged.any() and (~diverged).any()
+    for i in np.flatnonzero(diverged):
+        assert step[i] >= 1 and b"bound" in (
+            reason[i] if isinstance(reason[i], bytes) else reason[i].encode()
+        )
+        assert np.isnan(traj[i, :, step[i] :]).all() and np.isfinite(traj[i, :, : step[i]]).all()
+
+
+def test_interrupted_dataset_with_other_config_is_not_reused(tmp_path):
+    run_dir = tmp_path / "r"
+    (run_dir / "dataset").mkdir(parents=True)
+    (run_dir / "dataset" / "progress.json").write_text(json.dumps({"fingerprint": "something-else"}))
+    with pytest.raises(StageError, match="interrupted `generate` made with a different config"):
+        _generate(run_dir)
+    _generate(run_dir, "run.force=true")
+    assert (run_dir / "dataset" / "manifest.json").is_file()
+
+
+def _cli(run_dir, *extra):
+    return [sys.executable, "-m", "spinlock_core", "-q", "run", *SMALL, f"run.dir={run_dir}", *extra]
+
+
+def test_kill_9_then_resume_gives_the_same_dataset(tmp_path):
+    extra = ["generate.n_samples=12", "generate.batch_size=2", "generate.steps=40"]
+    reference = _all_arrays(_generate(tmp_path / "ref", *extra))
+    run_dir = tmp_path / "killed"
+    parts = run_dir / "dataset" / "parts" / "rank0"
+    proc = subprocess.Popen(_cli(run_dir, *extra), env=os.environ.copy())
+    deadline = time.time() + 120
+    while time.time() < deadline and len(list(parts.glob("part-*.h5"))) < 2:
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    made = len(list(parts.glob("part-*.h5")))
+    assert 2 <= made < 6, "the kill should land mid-run"
+    assert not (run_dir / "dataset" / "manifest.json").exists()
+    subprocess.run(_cli(run_dir, *extra), check=True, env=os.environ.copy())
+    _assert_same(reference, _all_arrays(run_dir / "dataset"))
+
+
+def test_two_ranks_under_torchrun_write_shards_that_read_as_one_dataset(tmp_path):
+    reference = _all_arrays(_generate(tmp_path / "ref", "generate.batch_size=2"))
+    run_dir = tmp_path / "ddp"
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc-per-node=2", "--master-port=29517"]
+    cmd += ["-m", "spinlock_core", "-q", "run", *SMALL, f"run.dir={run_dir}", "generate.batch_size=2"]
+    subprocess.run(cmd, check=True, env=os.environ.copy(), timeout=300)
+    manifest = json.loads((run_dir / "dataset" / "manifest.json").read_text())
+    assert manifest["shards"] == ["shard-000.h5", "shard-001.h5"]
+    _assert_same(reference, _all_arrays(run_dir / "dataset"))

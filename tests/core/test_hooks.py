@@ -1,0 +1,98 @@
+"""One test (at least) per hook, named test_hook_<hook>_<case>."""
+
+import re
+from pathlib import Path
+
+import pytest
+
+from spinlock_core import hookspecs
+from spinlock_core.checkpoint import save_checkpoint
+from spinlock_core.plugins import get_plugin_manager
+
+from ..conftest import TOY
+
+HOOKS = [name for name in dir(hookspecs) if name.startswith(("register_", "on_", "describe_"))]
+
+
+def _events(tmp_path):
+    path = tmp_path / "events.log"
+    return path.read_text().split("\n")[:-1] if path.exists() else []
+
+
+def test_hook_register_commands_adds_a_plugin_command(cli):
+    result = cli("hello", "--name", "spinlock")
+    assert result.exit_code == 0 and "hello spinlock" in result.output
+
+
+def test_hook_register_config_paths_adds_plugin_groups(cli):
+    result = cli("config", "groups", "--json")
+    assert '"toy_group"' in result.output and "alpha" in result.output
+
+
+def test_hook_on_stage_start_fires_before_each_stage_that_runs(cli, tmp_path):
+    assert cli("run", *TOY, "stage=t_use").exit_code == 0
+    assert _events(tmp_path) == ["start t_make", "end t_make", "start t_use", "end t_use"]
+    assert cli("run", *TOY, "stage=t_use").exit_code == 0  # up to date: no events
+    assert len(_events(tmp_path)) == 4
+
+
+def test_hook_on_stage_end_not_fired_when_the_stage_fails(cli, tmp_path):
+    (tmp_path / "runs" / "toy" / "default").mkdir(parents=True)
+    result = cli("run", *TOY, "stage=t_use", "run.only=true")
+    assert result.exit_code == 2 and _events(tmp_path) == []
+
+
+def test_hook_on_checkpoint_saved_fires_after_an_atomic_save(tmp_path):
+    import torch
+
+    save_checkpoint(tmp_path / "m.pt", {"w": torch.ones(2)}, {"kind": "test", "name": "toy"})
+    assert _events(tmp_path) == ["checkpoint m.pt toy"]
+
+
+def test_hook_describe_artefact_first_result_wins(cli, tmp_path):
+    (tmp_path / "thing.toy").write_text("x")
+    result = cli("inspect", str(tmp_path / "thing.toy"))
+    assert result.exit_code == 0 and "a toy artefact" in result.output
+
+
+def test_hook_describe_artefact_unknown_file_is_an_error(cli, tmp_path):
+    (tmp_path / "thing.bin").write_text("x")
+    result = cli("inspect", str(tmp_path / "thing.bin"))
+    assert result.exit_code == 1 and "not an artefact" in result.output
+
+
+def test_only_selected_hook_plugins_load(monkeypatch, cli):
+    monkeypatch.setenv("SPINLOCK_PLUGINS", "core")
+    from spinlock_core.plugins import reset_plugin_manager
+
+    reset_plugin_manager()
+    assert get_plugin_manager().get_plugin("testplugin") is None
+    assert cli("hello").exit_code != 0
+
+
+def test_trace_switch_prints_hook_calls(monkeypatch, capsys, tmp_path):
+    monkeypatch.setenv("SPINLOCK_TRACE_HOOKS", "1")
+    from spinlock_core.plugins import reset_plugin_manager
+
+    reset_plugin_manager()
+    get_plugin_manager().hook.describe_artefact(path=tmp_path)
+    assert "[hook] describe_artefact" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("hook", HOOKS)
+def test_every_hook_is_documented(hook):
+    docs = (Path(__file__).parents[2] / "docs" / "hooks.md").read_text()
+    assert re.search(rf"^## `{hook}\(", docs, re.M), f"docs/hooks.md has no section for {hook}"
+
+
+@pytest.mark.parametrize("hook", HOOKS)
+def test_every_hook_has_a_test(hook):
+    source = Path(__file__).read_text()
+    assert f"def test_hook_{hook}_" in source
+
+
+def test_hooks_doc_is_generated_from_the_specs():
+    from spinlock_core.docs_hooks import render
+
+    docs = (Path(__file__).parents[2] / "docs" / "hooks.md").read_text()
+    assert docs == render(), "regenerate: python -m spinlock_core.docs_hooks > docs/hooks.md"

@@ -1,0 +1,77 @@
+import pytest
+
+from spinlock_core.config import compose
+from spinlock_core.errors import StageError
+from spinlock_core.runner import Runner
+
+from ..conftest import TOY
+
+
+def _runner(*args):
+    return Runner(compose([*TOY, *args]))
+
+
+def _log(runner):
+    path = runner.run_dir / "runs.log"
+    return path.read_text().split() if path.exists() else []
+
+
+def test_prerequisites_run_first_then_up_to_date_stages_are_skipped():
+    runner = _runner("stage=t_use")
+    assert [a for _, a, _ in runner.run()] == ["run", "run"]
+    assert _log(runner) == ["t_make", "t_use"]
+    assert (runner.run_dir / "used.txt").read_text() == "2"
+    again = _runner("stage=t_use")
+    assert again.plan() == [("t_make", "skip"), ("t_use", "skip")]
+    again.run()
+    assert _log(again) == ["t_make", "t_use"]
+
+
+def test_missing_artefact_is_remade():
+    runner = _runner("stage=t_use")
+    runner.run()
+    (runner.run_dir / "made.txt").unlink()
+    assert _runner("stage=t_use").plan() == [("t_make", "run"), ("t_use", "skip")]
+
+
+def test_changed_config_is_an_error_naming_the_keys():
+    _runner("stage=t_use").run()
+    with pytest.raises(StageError, match=r"'t_make'.*differs in: t_make.value.*run.force=true"):
+        _runner("stage=t_use", "t_make.value=5").plan()
+
+
+def test_downstream_of_a_changed_stage_is_stale_too():
+    _runner("stage=t_use").run()
+    runner = _runner("stage=t_use", "t_make.value=5", "run.force=true")
+    assert runner.plan() == [("t_make", "rerun"), ("t_use", "rerun")]
+    runner.run()
+    assert (runner.run_dir / "used.txt").read_text() == "10"
+    replaced = list((runner.run_dir / ".spinlock" / "replaced").glob("t_make-*/made.txt"))
+    assert replaced and replaced[0].read_text() == "1"  # the old artefact was kept, not lost
+
+
+def test_only_refuses_a_missing_prerequisite_naming_its_stage():
+    with pytest.raises(StageError, match=r"needs the artefacts of stage 't_make'.*stage=t_make"):
+        _runner("stage=t_use", "run.only=true").plan()
+
+
+def test_only_runs_just_the_named_stage():
+    _runner("stage=t_make").run()
+    runner = _runner("stage=t_use", "run.only=true")
+    assert runner.plan() == [("t_use", "run")]
+
+
+def test_pipeline_runs_stages_in_dependency_order():
+    runner = _runner("stage=all", "pipeline=[t_use,t_make]")
+    assert runner.order(runner.targets()) == ["t_make", "t_use"]
+
+
+def test_run_dir_default_and_override(tmp_path):
+    assert str(_runner().run_dir) == "runs/toy/default"
+    assert _runner(f"run.dir={tmp_path / 'x'}").run_dir == tmp_path / "x"
+
+
+def test_resolved_config_is_saved_in_the_run_directory():
+    runner = _runner("stage=t_make", "seed=4")
+    runner.run()
+    assert "seed: 4" in (runner.run_dir / "config.yaml").read_text()
