@@ -91,6 +91,8 @@ class DomainInfo:
     dt: float = 1.0  # physical time between stored states (before any stride)
     parameter_space: ParameterSpace | None = None
     operator: str = ""
+    #: Names of the operator's derived θ columns (``Operator.derived_names``).
+    derived: tuple[str, ...] = attrs.field(default=(), converter=tuple)
 
 
 class Stepper(ABC):
@@ -111,6 +113,8 @@ class Operator(ABC):
     name: ClassVar[str]
     #: Whether realizations of one sample differ (noise); deterministic families use M = 1.
     stochastic: ClassVar[bool] = True
+    #: Names of :meth:`derived_columns`, known before running (ARCHITECTURE declares them).
+    derived_names: ClassVar[tuple[str, ...]] = ()
 
     @property
     @abstractmethod
@@ -136,6 +140,13 @@ class Operator(ABC):
         """Domain-specific derived θ features (e.g. parameter count); empty by default."""
         return {}
 
+    def batch_order_key(self, theta: Mapping[str, np.ndarray]) -> np.ndarray:
+        """A per-sample sort key: samples with equal keys batch well together (e.g. one
+        architecture). The generate stage sorts each chunk by it before cutting batches."""
+        import numpy as np
+
+        return np.zeros(len(next(iter(theta.values()))), dtype=np.int64)
+
 
 class ICGenerator(ABC):
     """One type of initial condition; draws with the sample's own generator."""
@@ -155,9 +166,12 @@ class ICSampler(ABC):
 
     @abstractmethod
     def sample(
-        self, seed: int, indices: Sequence[int], channels: int, grid: Grid, device, dtype
+        self, seed: int, indices: Sequence[int], channels: int, grid: Grid, device, dtype, theta=None
     ) -> tuple[np.ndarray, torch.Tensor]:
-        """``(type index [B], u0 [B, C, H, W])``, each sample from its own generator."""
+        """``(type index [B], u0 [B, C, H, W])``, each sample from its own generator.
+
+        ``theta`` (decoded values, numpy ``[B]`` per parameter) lets an IC depend on the
+        operator's parameters (e.g. a perturbed steady state of Gray-Scott)."""
 
 
 class Domain(ABC):
@@ -172,8 +186,12 @@ class Domain(ABC):
         """The ``size x size`` grid the operator runs on."""
 
     @abstractmethod
-    def initial_conditions(self, operator: Operator) -> ICSampler:
-        """The IC sampler for this operator (IC types and their weights come from config)."""
+    def initial_conditions(self, operator: Operator, weights: Mapping[str, float] | None = None) -> ICSampler:
+        """The IC sampler for this operator; ``weights`` (IC type -> weight) overrides the defaults."""
+
+    def ic_gallery(self, operator: Operator, path, *, size: int = 64, per_type: int = 4, seed: int = 0):
+        """Write a PNG with examples of every IC type; optional."""
+        raise NotImplementedError(f"domain {self.name!r} has no IC gallery")
 
     def time_per_state(self, operator: Operator) -> float:
         """Physical time between consecutive states (1 when the operator has no clock)."""

@@ -72,13 +72,15 @@ def _mix32(x: torch.Tensor) -> torch.Tensor:
     return x ^ (x >> 16)
 
 
-def _hash_bits(keys: torch.Tensor, counter, shape, lane: int) -> torch.Tensor:
+def _hash_bits(keys: torch.Tensor, counter, shape, lane: int, offset=None) -> torch.Tensor:
     import torch
 
     numel = 1
     for s in shape:
         numel *= int(s)
     element = torch.arange(numel, device=keys.device, dtype=torch.int64).view(1, *shape)
+    if offset is not None:
+        element = element + offset
     key = keys.to(torch.int64).view(-1, *([1] * len(shape))) & _MASK32
     counter = torch.as_tensor(counter, device=keys.device, dtype=torch.int64)
     if counter.ndim:  # one counter per sample
@@ -88,19 +90,22 @@ def _hash_bits(keys: torch.Tensor, counter, shape, lane: int) -> torch.Tensor:
     return _mix32(x ^ (key * 0x2545F491 & _MASK32))
 
 
-def counter_uniform(keys: torch.Tensor, counter, shape, *, lane: int = 0, dtype=None):
+def counter_uniform(keys: torch.Tensor, counter, shape, *, lane: int = 0, dtype=None, offset=None):
     """Uniform draws strictly inside (0, 1), shape ``[B, *shape]``, keyed by ``keys`` and ``counter``.
 
     ``counter`` is an int (same for all samples) or an int tensor ``[B]``; ``lane`` separates
     independent streams that share a key and counter. ``dtype`` is float32 (23 random bits,
     the default) or float64 (32 bits); both are exactly representable, so 0 and 1 never occur.
+    ``offset`` (int64, broadcastable to ``[B, *shape]``) is added to each draw's element index
+    (its flat position): it lets a caller embed a smaller per-sample array in a padded one
+    and still get the values the smaller shape would give.
     """
     import torch
 
     dtype = dtype or torch.float32
     if dtype not in (torch.float32, torch.float64):
         raise ValueError(f"counter_uniform returns float32 or float64, not {dtype}; cast afterwards")
-    bits = _hash_bits(keys, counter, tuple(shape), lane)
+    bits = _hash_bits(keys, counter, tuple(shape), lane, offset)
     if dtype == torch.float32:
         return ((bits >> 9).to(torch.float32) + 0.5) * (1.0 / 8388608.0)
     return (bits.to(torch.float64) + 0.5) * (1.0 / 4294967296.0)
@@ -128,17 +133,20 @@ def _normal_kernel(device_type: str):
     return _compiled["cuda"]
 
 
-def _normal_eager(keys, counter, shape, lane):
+def _normal_eager(keys, counter, shape, lane, offset=None):
     import torch
 
-    u1 = counter_uniform(keys, counter, shape, lane=2 * lane, dtype=torch.float64)
-    u2 = counter_uniform(keys, counter, shape, lane=2 * lane + 1, dtype=torch.float64)
+    u1 = counter_uniform(keys, counter, shape, lane=2 * lane, dtype=torch.float64, offset=offset)
+    u2 = counter_uniform(keys, counter, shape, lane=2 * lane + 1, dtype=torch.float64, offset=offset)
     return _box_muller(u1, u2)
 
 
-def counter_normal(keys: torch.Tensor, counter, shape, *, lane: int = 0, dtype=None):
-    """Standard normal draws ``[B, *shape]`` by Box-Muller on two counter-uniform lanes (float64)."""
+def counter_normal(keys: torch.Tensor, counter, shape, *, lane: int = 0, dtype=None, offset=None):
+    """Standard normal draws ``[B, *shape]`` by Box-Muller on two counter-uniform lanes (float64).
+
+    ``offset`` shifts the element indices as in :func:`counter_uniform`.
+    """
     import torch
 
-    z = _normal_kernel(keys.device.type)(keys, counter, tuple(int(s) for s in shape), lane)
+    z = _normal_kernel(keys.device.type)(keys, counter, tuple(int(s) for s in shape), lane, offset)
     return z.to(dtype or torch.float32)

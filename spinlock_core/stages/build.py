@@ -67,6 +67,11 @@ class GenerationSetup:
         import torch
 
         cfg: GenerateConfig = config.section("generate")
+        if not config.get("domain.name") or not config.get("operator.name"):
+            raise registry.UnknownPluginError(
+                f"generate needs a domain and an operator: pass domain=NAME (installed: "
+                f"{', '.join(registry.available('domains'))}) and, if the domain has no default, operator=NAME"
+            )
         domain_spec = registry.load("domains", config.get("domain.name"))
         domain = domain_spec.create(config.sections.get("domain"))
         operator_name = config.get("operator.name")
@@ -99,6 +104,7 @@ class GenerationSetup:
             dt=domain.time_per_state(operator),
             parameter_space=operator.parameter_space,
             operator=operator_name,
+            derived=operator.derived_names,
         )
         return cls(
             config=config,
@@ -109,7 +115,7 @@ class GenerationSetup:
             operator=operator,
             operator_name=operator_name,
             grid=grid,
-            ics=domain.initial_conditions(operator),
+            ics=domain.initial_conditions(operator, cfg.ic_weights),
             realizations=realizations,
             unit=unit,
             theta=theta,
@@ -169,7 +175,9 @@ def simulate(setup: GenerationSetup, indices: np.ndarray, theta: dict[str, np.nd
     cfg, seed = setup.cfg, setup.config.core.seed
     channels = len(setup.operator.channels)
     with torch.no_grad():
-        types, u0 = setup.ics.sample(seed, indices, channels, setup.grid, setup.device, torch.float32)
+        types, u0 = setup.ics.sample(
+            seed, indices, channels, setup.grid, setup.device, torch.float32, theta=theta
+        )
         stepper = setup.operator.build(theta, indices, seed, setup.grid, setup.device, setup.dtype)
         result = rollout(
             stepper,
@@ -261,15 +269,18 @@ def generate_batch(setup: GenerationSetup, indices: np.ndarray, parts_dir: Path)
         batches = np.tile([indices[0], indices[-1]], (len(indices), 1))
     except Exception as exc:
         if len(indices) == 1:
-            arrays, batches = _failed(setup, indices, exc), np.array([[indices[0]] * 2])
+            raise  # nothing to isolate: a lone sample that raises is a bug or a setup problem
         else:
             warn(f"batch {indices[0]}-{indices[-1]} raised {type(exc).__name__}; retrying sample by sample")
-            pieces = []
+            pieces, errors = [], []
             for k in range(len(indices)):
                 try:
                     pieces.append(simulate(setup, indices[k : k + 1], _subset(theta, [k])))
                 except Exception as single:
+                    errors.append(single)
                     pieces.append(_failed(setup, indices[k : k + 1], single))
+            if len(errors) == len(indices):
+                raise errors[0]  # every sample fails alike: a bug or a setup problem, not data
             arrays = _concat(pieces)
             batches = np.stack([indices, indices], axis=1)
     space = setup.operator.parameter_space

@@ -131,3 +131,50 @@ def test_two_ranks_under_torchrun_write_shards_that_read_as_one_dataset(tmp_path
     manifest = json.loads((run_dir / "dataset" / "manifest.json").read_text())
     assert manifest["shards"] == ["shard-000.h5", "shard-001.h5"]
     _assert_same(reference, _all_arrays(run_dir / "dataset"))
+
+
+def test_a_failing_sample_is_recorded_and_the_others_are_kept(tmp_path, monkeypatch):
+    from spinlock_testplugin import toy
+
+    original = toy._ToyStepper.step
+
+    def step(self, u, t):
+        if t == 3 and self.d.shape[0] == 1 and float(self.d.flatten()[0]) == self._fail_value:
+            raise RuntimeError("operator exploded")
+        if t == 3 and self.d.shape[0] > 1:
+            raise RuntimeError("batch exploded")
+        return original(self, u, t)
+
+    config = compose([*SMALL, f"run.dir={tmp_path / 'r'}", "generate.batch_size=4"])
+    from spinlock_core.stages.build import GenerationSetup
+
+    fail_value = float(GenerationSetup.from_config(config, "cpu").theta["diffusion"][5])
+    monkeypatch.setattr(toy._ToyStepper, "_fail_value", np.float32(fail_value), raising=False)
+    monkeypatch.setattr(toy._ToyStepper, "step", step)
+    Runner(config).run()
+    with Dataset(tmp_path / "r" / "dataset") as ds:
+        status, reason = ds.read("samples/status"), ds.read("samples/reason")
+    assert status[5] == STATUS["failed"] and b"operator exploded" in reason[5]
+    assert (np.delete(status, 5) == STATUS["ok"]).all()
+
+
+def test_a_systematic_failure_stops_the_run_and_keeps_finished_batches(tmp_path, monkeypatch):
+    """Every sample of the second batch raises alone too: that is a bug, not data, so the run stops."""
+    from spinlock_testplugin import toy
+
+    from spinlock_core.stages.build import GenerationSetup
+
+    config = compose([*SMALL, f"run.dir={tmp_path / 'r'}", "generate.batch_size=4"])
+    doomed = set(np.float32(GenerationSetup.from_config(config, "cpu").theta["diffusion"][4:8]).tolist())
+    original = toy._ToyStepper.step
+
+    def step(self, u, t):
+        if set(self.d.flatten().tolist()) & doomed:
+            raise RuntimeError("bad setup")
+        return original(self, u, t)
+
+    monkeypatch.setattr(toy._ToyStepper, "step", step)
+    with pytest.raises(RuntimeError, match="bad setup"):
+        Runner(config).run()
+    parts = list((tmp_path / "r" / "dataset" / "parts" / "rank0").glob("part-*.h5"))
+    assert [p.name for p in parts] == ["part-000000000-000000003.h5"]  # kept for the resumed run
