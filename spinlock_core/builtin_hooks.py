@@ -85,11 +85,39 @@ def _describe_dataset(path: Path):
     return Group(head, coverage)
 
 
+def _describe_features(path: Path):
+    import h5py
+    from rich.table import Table
+
+    table = Table("family", "shape", "columns (first 6)", "NaN values", title=f"feature tables {path}")
+    with h5py.File(path, "r") as f:
+        for name in (k for k in f if k != "index"):
+            columns = json.loads(f[name].attrs["columns"])
+            nan = sum(json.loads(f[name].attrs["nan_counts"]).values())
+            names = ", ".join(c["name"] for c in columns[:6]) + (" ..." if len(columns) > 6 else "")
+            table.add_row(name, str(list(f[name]["table"].shape)), names, str(nan))
+    return table
+
+
+def _is_features_file(path: Path) -> bool:
+    import h5py
+
+    try:
+        with h5py.File(path, "r") as f:
+            return "index" in f and any("columns" in f[k].attrs for k in f if k != "index")
+    except OSError:
+        return False
+
+
 @hookimpl(trylast=True)
 def describe_artefact(path):
     path = Path(path)
     if path.is_dir() and (path / "config.yaml").is_file():
         return _describe_run_dir(path)
+    if path.is_dir() and (path / "features.h5").is_file():
+        path = path / "features.h5"
+    if path.suffix == ".h5" and _is_features_file(path):
+        return _describe_features(path)
     if (path.is_dir() and (path / "manifest.json").is_file()) or path.suffix == ".h5":
         return _describe_dataset(path)
     if path.suffix == ".pt" and path.with_suffix(".json").is_file():

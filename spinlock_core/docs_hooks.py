@@ -21,6 +21,7 @@ my_plugin = "my_package.hooks"
 ```python
 from spinlock_core.hookspecs import hookimpl
 
+
 @hookimpl
 def on_stage_end(stage, context, seconds):
     print(f"{stage} took {seconds:.1f} s")

@@ -209,6 +209,9 @@ class Dataset:
     def __len__(self) -> int:
         return len(self._index)
 
+    def __iter__(self):
+        return iter(self.keys())
+
     def keys(self) -> list[str]:
         names: list[str] = []
         self._files[0].visit(lambda name: names.append(name))

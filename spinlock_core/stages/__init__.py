@@ -6,9 +6,9 @@ This module is light (specs and config classes only); implementations import on 
 from __future__ import annotations
 
 from ..specs import StageSpec
-from .config import GenerateConfig
+from .config import ExtractConfig, GenerateConfig
 
-__all__ = ["GENERATE", "GenerateConfig"]
+__all__ = ["GENERATE", "FEATURES", "GenerateConfig", "ExtractConfig"]
 
 GENERATE = StageSpec(
     name="generate",
@@ -18,4 +18,15 @@ GENERATE = StageSpec(
     config_keys=("seed", "domain", "operator", "generate", "features", "feature"),
     config_section="generate",
     config_class=GenerateConfig,
+)
+
+FEATURES = StageSpec(
+    name="features",
+    summary="Named feature tables (one per enabled family) from the dataset, with their column manifests.",
+    implementation="spinlock_core.stages.features:run",
+    requires=("generate",),
+    outputs=("features/features.h5",),
+    config_keys=("features", "feature"),
+    config_section="extract",
+    config_class=ExtractConfig,
 )

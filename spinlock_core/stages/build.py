@@ -280,7 +280,7 @@ def generate_batch(setup: GenerationSetup, indices: np.ndarray, parts_dir: Path)
                     errors.append(single)
                     pieces.append(_failed(setup, indices[k : k + 1], single))
             if len(errors) == len(indices):
-                raise errors[0]  # every sample fails alike: a bug or a setup problem, not data
+                raise errors[0] from exc  # every sample fails alike: a bug or a setup problem, not data
             arrays = _concat(pieces)
             batches = np.stack([indices, indices], axis=1)
     space = setup.operator.parameter_space

@@ -7,7 +7,7 @@ from typing import Literal
 import attrs
 from attrs import validators as v
 
-__all__ = ["GenerateConfig"]
+__all__ = ["GenerateConfig", "ExtractConfig"]
 
 
 @attrs.frozen(kw_only=True)
@@ -42,3 +42,13 @@ class GenerateConfig:
     """IC type weights; ``null`` uses the domain's defaults for the operator."""
     deterministic: bool = True
     """Ask cuDNN for deterministic kernels so replay is bitwise exact on the same GPU."""
+
+
+@attrs.frozen(kw_only=True)
+class ExtractConfig:
+    """The ``features`` stage (offline extraction from stored trajectories)."""
+
+    batch_size: int = attrs.field(default=32, validator=v.ge(1))
+    """Samples per batch on the device; does not change any value (families are per-sample pure)."""
+    reuse_inline: bool = True
+    """Copy tables computed inline by ``generate`` instead of recomputing them."""

@@ -160,9 +160,8 @@ def test_a_failing_sample_is_recorded_and_the_others_are_kept(tmp_path, monkeypa
 
 def test_a_systematic_failure_stops_the_run_and_keeps_finished_batches(tmp_path, monkeypatch):
     """Every sample of the second batch raises alone too: that is a bug, not data, so the run stops."""
-    from spinlock_testplugin import toy
-
     from spinlock_core.stages.build import GenerationSetup
+    from spinlock_testplugin import toy
 
     config = compose([*SMALL, f"run.dir={tmp_path / 'r'}", "generate.batch_size=4"])
     doomed = set(np.float32(GenerationSetup.from_config(config, "cpu").theta["diffusion"][4:8]).tolist())

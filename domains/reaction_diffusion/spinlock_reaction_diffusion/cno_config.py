@@ -1,0 +1,97 @@
+"""Config of the ``cno`` family: light (attrs only), so listing and validating plugins never imports torch."""
+
+from __future__ import annotations
+
+import attrs
+
+from spinlock_core.errors import ConfigError
+
+__all__ = ["CNOConfig", "ACTIVATION_NAMES", "NORMALIZATIONS", "NOISE_TYPES", "UPDATE_POLICIES", "PADDINGS"]
+
+ACTIVATION_NAMES = ("gelu", "silu", "tanh")
+NORMALIZATIONS = ("instance", "group", "none")
+NOISE_TYPES = ("gaussian", "multiplicative", "laplace")
+UPDATE_POLICIES = ("residual", "convex")
+PADDINGS = ("circular", "zero")
+
+
+def _subset_of(valid):
+    def check(instance, attribute, value):
+        bad = [v for v in value if v not in valid]
+        if bad or not value:
+            raise ConfigError(f"cno.{attribute.name}: {list(value)} invalid; choose from {list(valid)}")
+
+    return check
+
+
+def _range(instance, attribute, value):
+    if len(value) != 2 or value[0] > value[1]:
+        raise ConfigError(f"cno.{attribute.name}: need [low, high] with low <= high, got {list(value)}")
+
+
+def _odd_kernels(instance, attribute, value):
+    if not value or any(int(k) < 1 or int(k) % 2 == 0 for k in value):
+        raise ConfigError(f"cno.kernel_sizes: need odd positive sizes, got {list(value)}")
+
+
+def _tuple(field_type=None):
+    return lambda v: tuple(field_type(x) for x in v) if field_type else tuple(v)
+
+
+@attrs.frozen(kw_only=True)
+class CNOConfig:
+    """Ranges and choices of the θ dimensions of the ``cno`` family (YAML-friendly types)."""
+
+    #: Number of hidden blocks ``L`` (integer range, both ends included); ``L > 3`` gives residual blocks.
+    num_layers: tuple[int, int] = attrs.field(default=(2, 5), converter=_tuple(int), validator=_range)
+    #: Base width ``b``; hidden widths are ``b, 2b, 4b, 4b, ...``.
+    base_channels: tuple[int, int] = attrs.field(default=(16, 64), converter=_tuple(int), validator=_range)
+    #: Kernel sizes to choose from (odd, equally likely).
+    kernel_sizes: tuple[int, ...] = attrs.field(
+        default=(3, 5, 7), converter=_tuple(int), validator=_odd_kernels
+    )
+    #: Activations to choose from (equally likely).
+    activations: tuple[str, ...] = attrs.field(
+        default=("gelu", "silu", "tanh"), converter=_tuple(str), validator=_subset_of(ACTIVATION_NAMES)
+    )
+    #: Normalizations after each hidden conv (equally likely); statistics per sample and realization.
+    normalizations: tuple[str, ...] = attrs.field(
+        default=NORMALIZATIONS, converter=_tuple(str), validator=_subset_of(NORMALIZATIONS)
+    )
+    #: Noise types on the last hidden features: additive Gaussian, ``h * (1 + σξ)``, additive Laplace.
+    noise_types: tuple[str, ...] = attrs.field(
+        default=NOISE_TYPES, converter=_tuple(str), validator=_subset_of(NOISE_TYPES)
+    )
+    #: Noise standard deviation σ, log-uniform.
+    noise_scale: tuple[float, float] = attrs.field(
+        default=(1e-5, 1.0), converter=_tuple(float), validator=_range
+    )
+    #: Correlation length of the noise in domain units (std of a Gaussian smoothing kernel); 0 = white.
+    spatial_correlation: tuple[float, float] = attrs.field(
+        default=(0.0, 0.3), converter=_tuple(float), validator=_range
+    )
+    #: Update policies: ``X + dt·O(X)`` or ``αX + (1-α)·O(X)``.
+    update_policies: tuple[str, ...] = attrs.field(
+        default=UPDATE_POLICIES, converter=_tuple(str), validator=_subset_of(UPDATE_POLICIES)
+    )
+    #: Probabilities of ``update_policies`` (normalised).
+    update_policy_weights: tuple[float, ...] = attrs.field(default=(0.75, 0.25), converter=_tuple(float))
+    #: Residual time step, log-uniform; a decade either side of the prototype's fixed 0.01.
+    dt: tuple[float, float] = attrs.field(default=(1e-3, 1e-1), converter=_tuple(float), validator=_range)
+    #: Convex retention α (used by the convex policy only).
+    alpha: tuple[float, float] = attrs.field(default=(0.3, 0.9), converter=_tuple(float), validator=_range)
+    #: Padding of every conv: periodic (``circular``) or ``zero``.
+    paddings: tuple[str, ...] = attrs.field(
+        default=PADDINGS, converter=_tuple(str), validator=_subset_of(PADDINGS)
+    )
+    #: Probabilities of ``paddings`` (normalised); periodic by default, matching periodic ICs.
+    padding_weights: tuple[float, ...] = attrs.field(default=(0.75, 0.25), converter=_tuple(float))
+    #: Channel groups per conv for ``group`` normalization (contiguous, nearly equal sizes).
+    group_norm_groups: int = attrs.field(default=8, converter=int, validator=attrs.validators.ge(1))
+    #: Epsilon of the normalizations.
+    norm_eps: float = attrs.field(default=1e-5, converter=float)
+    #: Performance only: samples are grouped by ``(num_layers, kernel_size, bucket)`` with ``b``
+    #: padded up to a multiple of this (exactly-zero channels; each sample's math is unchanged).
+    channel_bucket: int = attrs.field(default=16, converter=int, validator=attrs.validators.ge(1))
+    #: Performance only: run the convolutions in ``channels_last`` memory format (GPU option).
+    channels_last: bool = attrs.field(default=False, converter=bool)

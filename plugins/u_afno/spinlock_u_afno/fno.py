@@ -1,0 +1,133 @@
+"""The ``fno`` baseline: neuraloperator's FNO behind the U-AFNO's forward signature.
+
+Every accuracy and speed figure of the U-AFNO should stand next to the field's standard model.
+neuraloperator is an optional extra (``pip install spinlock[neuralop]``) and is imported only
+when a model is built. θ enters as constant input channels: the numeric encoding of
+:class:`~spinlock_u_afno.conditioning.ThetaEncoder` plus a one-hot per categorical parameter
+(FNO has no conditioning pathway of its own).
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Mapping
+
+import attrs
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from spinlock_core.errors import ConfigError, PluginError
+from spinlock_core.params import ParameterSpace
+
+from .conditioning import ThetaEncoder
+
+__all__ = ["FNOConfig", "FNOBaseline", "MissingExtraError", "theta_channel_count"]
+
+
+class MissingExtraError(PluginError, ImportError):
+    """An optional dependency is not installed; the message names the extra to install."""
+
+
+@attrs.frozen(kw_only=True)
+class FNOConfig:
+    """The baseline's architecture (names follow ``neuralop.models.FNO``)."""
+
+    in_channels: int = 1
+    """Channels ``C`` of one state."""
+    out_channels: int = 1
+    """Channels of the predicted state."""
+    history: int = 1
+    """Past states given as input (``[B, C * history, H, W]``)."""
+    noise_channels: int = 0
+    """Extra noise input channels (0: deterministic)."""
+    n_modes: int = 16
+    """Fourier modes kept per dimension (neuralop's ``n_modes=(n_modes, n_modes)``)."""
+    hidden_channels: int = 64
+    """FNO width."""
+    n_layers: int = 4
+    """Number of Fourier layers."""
+    residual: bool = True
+    """Predict ``u_t + scale * FNO(...)`` with a learned per-channel scale, like the U-AFNO."""
+    residual_scale_init: float = 0.1
+    """Initial residual scale."""
+
+    def __attrs_post_init__(self):
+        if self.residual and self.in_channels != self.out_channels:
+            raise ConfigError("fno.residual needs in_channels == out_channels")
+
+
+def _import_fno():
+    try:
+        return importlib.import_module("neuralop.models").FNO
+    except ImportError as e:
+        raise MissingExtraError(
+            "the 'fno' backbone needs neuraloperator, which is not installed; install the extra "
+            f"with `pip install spinlock[neuralop]` (or `pip install neuraloperator`). ({e})"
+        ) from e
+
+
+def theta_channel_count(space: ParameterSpace | None) -> int:
+    """Constant θ channels appended to the input: numeric parameters + one per categorical choice."""
+    enc = ThetaEncoder(space)
+    return enc.n_numeric + sum(n for _, n in enc.categorical)
+
+
+class FNOBaseline(nn.Module):
+    """``forward(state [B, C*history, H, W], theta {name: [B]}, noise) -> [B, out_channels, H, W]``.
+
+    Raises :class:`MissingExtraError` at construction when neuraloperator is missing.
+    """
+
+    def __init__(self, config: FNOConfig, parameter_space: ParameterSpace | None):
+        super().__init__()
+        fno_cls = _import_fno()
+        self.config = cfg = config
+        self.theta_encoder = ThetaEncoder(parameter_space)
+        n_in = cfg.in_channels * cfg.history + cfg.noise_channels + theta_channel_count(parameter_space)
+        self.fno = fno_cls(
+            n_modes=(cfg.n_modes, cfg.n_modes),
+            in_channels=n_in,
+            out_channels=cfg.out_channels,
+            hidden_channels=cfg.hidden_channels,
+            n_layers=cfg.n_layers,
+        )
+        if cfg.residual:
+            self.residual_scale = nn.Parameter(torch.full((cfg.out_channels,), cfg.residual_scale_init))
+        else:
+            self.register_parameter("residual_scale", None)
+
+    def theta_channels(self, theta: Mapping[str, torch.Tensor] | None, like: torch.Tensor) -> torch.Tensor:
+        """θ as constant maps ``[B, theta_channel_count, H, W]``."""
+        b, _, h, w = like.shape
+        if not self.theta_encoder.space.dim:
+            return like.new_zeros(b, 0, h, w)
+        numeric, categorical = self.theta_encoder(theta)
+        parts = [numeric.to(like.device)] + [
+            F.one_hot(categorical[:, j].to(like.device), n).float()
+            for j, (_, n) in enumerate(self.theta_encoder.categorical)
+        ]
+        vec = torch.cat(parts, dim=1)
+        return vec.to(like.dtype)[:, :, None, None].expand(-1, -1, h, w)
+
+    def forward(
+        self,
+        state: torch.Tensor,
+        theta: Mapping[str, torch.Tensor] | None,
+        noise: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        """Same contract as :meth:`spinlock_u_afno.model.UAFNO.forward`."""
+        cfg = self.config
+        if state.ndim != 4 or state.shape[1] != cfg.in_channels * cfg.history:
+            raise ValueError(
+                f"state must be [B, {cfg.in_channels * cfg.history}, H, W], got {list(state.shape)}"
+            )
+        if bool(cfg.noise_channels) != (noise is not None):
+            raise ValueError(f"noise must be given iff noise_channels > 0 (= {cfg.noise_channels})")
+        parts = [state] + ([noise.to(state.dtype)] if noise is not None else [])
+        parts.append(self.theta_channels(theta, state))
+        out = self.fno(torch.cat(parts, dim=1))
+        if self.residual_scale is None:
+            return out
+        newest = state[:, -cfg.in_channels :]
+        return newest + self.residual_scale.to(out.dtype)[None, :, None, None] * out

@@ -1,0 +1,278 @@
+"""The public tokenizer object: ``CategoricalVQVAE``.
+
+``fit`` splits rows (seeded), fits the preprocessing on the training rows, discovers (or pins)
+categories, builds the model and trains it; ``encode`` maps a *raw* feature table to tokens
+``[N, categories x levels]`` (category-major, local ids per codebook) by replaying the saved
+preprocessing; ``decode`` maps tokens to scaled features; ``save``/``load`` go through the core's
+pickle-free checkpoint, with everything (preprocessing, category map, model spec, config,
+metrics, and the training state for resume) as plain values and tensors.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from spinlock_core.checkpoint import load_checkpoint, save_checkpoint
+from spinlock_core.errors import CheckpointError, DatasetError
+from spinlock_core.seeding import generator_for
+
+from .categories import discover_categories, pinned_categories
+from .config import CategoricalVQVAEConfig
+from .metrics import evaluate
+from .model import CategoricalRVQ, build_spec
+from .preprocessing import Preprocessor, as_numpy, spearman_matrix
+from .train import Trainer
+
+__all__ = ["CategoricalVQVAE", "FORMAT"]
+
+#: Layout of the checkpoint ``state`` written by :meth:`CategoricalVQVAE.save`.
+FORMAT = "categorical_vqvae/1"
+
+
+def _device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise DatasetError("tokenizer.device is 'cuda' but no CUDA device is available; use 'auto' or 'cpu'")
+    return torch.device(name)
+
+
+def split_rows(n: int, config) -> tuple[np.ndarray, np.ndarray]:
+    """Seeded (train, validation) row indices, each sorted."""
+    n_val = max(1, round(config.val_fraction * n))
+    if n - n_val < 2:
+        raise DatasetError(f"tokenizer needs at least 3 samples to split train/validation, got {n}")
+    perm = torch.randperm(n, generator=generator_for(config.seed, 0, "tokenizer/split")).numpy()
+    return np.sort(perm[n_val:]), np.sort(perm[:n_val])
+
+
+class CategoricalVQVAE:
+    """Categorical residual VQ-VAE tokenizer of feature tables."""
+
+    name = "categorical_vqvae"
+
+    def __init__(self, config: CategoricalVQVAEConfig | None = None):
+        self.config = config or CategoricalVQVAEConfig()
+        self.preprocessor: Preprocessor | None = None
+        self.model: CategoricalRVQ | None = None
+        self._categories: dict[str, list[str]] = {}
+        self.category_report: dict = {}
+        self.metrics: dict = {}
+        self._training: dict | None = None
+        self._split: dict | None = None
+
+    # ------------------------------------------------------------------ fit
+    def fit(self, table, columns, config=None, *, checkpoint=None, resume=False, stop_after=None):
+        """Fit on a raw table ``[N, D]`` with column names; returns ``self``.
+
+        ``checkpoint``: path written after every epoch (and at the end). ``resume``: continue from
+        it when it exists (preprocessing, categories and split come from the checkpoint).
+        ``stop_after``: stop once this many epochs are done, as an interruption would.
+        """
+        if config is not None:
+            self.config = config
+        cfg = self.config
+        x = as_numpy(table)
+        columns = [str(c) for c in columns]
+        device = _device(cfg.device)
+        ckpt = Path(checkpoint) if checkpoint is not None else None
+        state = None
+        if resume and ckpt is not None and ckpt.is_file():
+            state, _ = load_checkpoint(ckpt)
+            self._restore(state)
+            if state["split"]["n_rows"] != x.shape[0]:
+                raise CheckpointError(
+                    f"{ckpt}: checkpoint was fit on {state['split']['n_rows']} rows, table has {x.shape[0]}"
+                )
+            train_rows, val_rows = state["split"]["train"].numpy(), state["split"]["val"].numpy()
+        else:
+            train_rows, val_rows = split_rows(x.shape[0], cfg)
+            gen = generator_for(cfg.seed, 0, "tokenizer/correlation")
+            corr_rows = np.sort(
+                train_rows[torch.randperm(len(train_rows), generator=gen).numpy()[: cfg.correlation_rows]]
+            )
+            self.preprocessor = Preprocessor.fit(x, columns, train_rows, corr_rows, cfg)
+            scaled = self.preprocessor.transform(x[corr_rows], columns)
+            names = self.preprocessor.output_columns
+            absr = np.abs(spearman_matrix(scaled)) if len(names) > 1 else np.ones((1, 1))
+            if cfg.categories is not None:
+                self._categories, self.category_report = pinned_categories(
+                    cfg.categories, names, absr, self.preprocessor.dropped
+                )
+            else:
+                self._categories, self.category_report = discover_categories(names, absr, cfg)
+            pos = {c: i for i, c in enumerate(names)}
+            groups = [[pos[c] for c in cols] for cols in self._categories.values()]
+            self.model = CategoricalRVQ(
+                build_spec(groups, len(names), cfg), generator_for(cfg.seed, 0, "tokenizer/init")
+            )
+        self._split = {
+            "n_rows": int(x.shape[0]),
+            "train": torch.as_tensor(train_rows),
+            "val": torch.as_tensor(val_rows),
+        }
+        xs = torch.from_numpy(self.preprocessor.transform(x, columns))
+        self.model.to(device)
+        trainer = Trainer(self.model, xs[train_rows], xs[val_rows], cfg, device)
+        if state is not None and state.get("training") is not None:
+            trainer.load_state_dict(state["training"])
+
+        def save_progress(tr: Trainer) -> None:
+            self._training = tr.state_dict()
+            self._collect_metrics(tr, final=None)
+            if ckpt is not None:
+                self.save(ckpt)
+
+        trainer.run(stop_after=stop_after, on_epoch_end=save_progress)
+        self._training = trainer.state_dict()
+        final = evaluate(self.model, xs[val_rows], cfg, device) if trainer.finished else None
+        self._collect_metrics(trainer, final)
+        if ckpt is not None:
+            self.save(ckpt)
+        return self
+
+    def _collect_metrics(self, trainer: Trainer, final: dict | None) -> None:
+        self.metrics = {
+            "final": final,
+            "history": trainer.history,
+            "best_epoch": trainer.best_epoch,
+            "epochs_run": trainer.epoch,
+            "stopped_early": trainer.stopped_early,
+            "finished": trainer.finished,
+            "categories": self.category_report,
+            "dropped_columns": dict(self.preprocessor.dropped),
+        }
+
+    # ------------------------------------------------------------- tokens
+    def _require_fit(self) -> None:
+        if self.model is None or self.preprocessor is None:
+            raise DatasetError("this tokenizer is not fit; call fit(...) or CategoricalVQVAE.load(path)")
+
+    @property
+    def category_map(self) -> dict[str, list[str]]:
+        """Category name -> its (preprocessed) columns, in token order."""
+        return {k: list(v) for k, v in self._categories.items()}
+
+    @property
+    def feature_names(self) -> list[str]:
+        """Names of the scaled features that ``decode`` returns, in order."""
+        self._require_fit()
+        return list(self.preprocessor.output_columns)
+
+    @property
+    def codebook_sizes(self) -> list[list[int]]:
+        """``[category][level]`` codes per codebook."""
+        self._require_fit()
+        return [list(k) for k in self.model.spec["codebook_sizes"]]
+
+    @property
+    def token_names(self) -> list[str]:
+        """Name of each token position: ``<category>/L<level>``."""
+        return [f"{c}/L{lvl}" for c in self._categories for lvl in range(self.model.levels)]
+
+    @property
+    def vocabulary_size(self) -> int:
+        """Number of distinct global token ids."""
+        return int(sum(sum(k) for k in self.codebook_sizes))
+
+    def global_ids(self, tokens: torch.Tensor) -> torch.Tensor:
+        """Local ids ``[N, C*L]`` -> ids unique across codebooks (offset by earlier codebooks' sizes)."""
+        sizes = torch.tensor([k for row in self.codebook_sizes for k in row], dtype=torch.long)
+        offsets = torch.cumsum(sizes, 0) - sizes
+        return torch.as_tensor(tokens, dtype=torch.long) + offsets.to(tokens.device)
+
+    def scale(self, table, columns=None) -> torch.Tensor:
+        """The preprocessed (scaled) features of a raw table, exactly as the model sees them."""
+        self._require_fit()
+        return torch.from_numpy(self.preprocessor.transform(table, columns))
+
+    @torch.no_grad()
+    def encode(self, table, columns=None) -> torch.Tensor:
+        """Tokens ``[N, C*L]`` (long, local ids, category-major) of a raw feature table."""
+        xs = self.scale(table, columns)
+        dev = next(self.model.parameters()).device
+        self.model.eval()
+        bs = self.config.batch_size
+        return torch.cat([self.model(xs[s : s + bs].to(dev))["codes"].cpu() for s in range(0, len(xs), bs)])
+
+    @torch.no_grad()
+    def decode(self, tokens, levels: int | None = None) -> torch.Tensor:
+        """Scaled features ``[N, D']`` from tokens; ``levels`` decodes only the first (coarse) levels."""
+        self._require_fit()
+        tokens = torch.as_tensor(tokens, dtype=torch.long)
+        expected = self.model.n_categories * self.model.levels
+        if tokens.ndim != 2 or tokens.shape[1] != expected:
+            raise DatasetError(f"tokens must be [N, {expected}], got {tuple(tokens.shape)}")
+        dev = next(self.model.parameters()).device
+        self.model.eval()
+        bs = self.config.batch_size
+        out = [
+            self.model.decode_codes(tokens[s : s + bs].to(dev), upto=levels).float().cpu()
+            for s in range(0, len(tokens), bs)
+        ]
+        return torch.cat(out)
+
+    def reconstruct(self, table, columns=None, raw: bool = False) -> torch.Tensor:
+        """``decode(encode(table))``; scaled features, or raw units when ``raw``."""
+        rec = self.decode(self.encode(table, columns))
+        return torch.from_numpy(self.preprocessor.unscale(rec)) if raw else rec
+
+    def describe(self) -> str:
+        """Readable category map with sizes and codebooks (for ``spinlock inspect``)."""
+        lines = [f"categorical_vqvae: {len(self._categories)} categories x {self.model.levels} levels"]
+        for (name, cols), sizes in zip(self._categories.items(), self.codebook_sizes, strict=True):
+            lines.append(f"  {name} ({len(cols)} columns, codes per level {sizes}):")
+            lines.extend(f"    {c}" for c in cols)
+        return "\n".join(lines)
+
+    # ------------------------------------------------------------ persist
+    def state(self) -> dict:
+        """The plain checkpoint ``state`` of this tokenizer."""
+        self._require_fit()
+        return {
+            "format": FORMAT,
+            "config": self.config.to_dict(),
+            "preprocessing": self.preprocessor.state,
+            "categories": self.category_map,
+            "category_report": self.category_report,
+            "spec": self.model.spec,
+            "model": {k: v.detach().cpu() for k, v in self.model.state_dict().items()},
+            "metrics": self.metrics,
+            "training": self._training,
+            "split": self._split,
+        }
+
+    def save(self, path) -> Path:
+        """Write a ``weights_only``-loadable checkpoint (and its JSON sidecar) to ``path``."""
+        final = (self.metrics or {}).get("final") or {}
+        summary = {
+            k: final.get(k) for k in ("quality", "mse", "utilization_mean", "perplexity_mean", "topographic")
+        }
+        meta = {"kind": "tokenizer", "name": self.name, "config": self.config.to_dict(), "metrics": summary}
+        return save_checkpoint(Path(path), self.state(), meta, notify=False)
+
+    def _restore(self, state: dict) -> None:
+        if state.get("format") != FORMAT:
+            raise CheckpointError(f"not a {FORMAT} checkpoint (format {state.get('format')!r})")
+        self.config = CategoricalVQVAEConfig.from_dict(state["config"])
+        self.preprocessor = Preprocessor(state["preprocessing"])
+        self._categories = {k: list(v) for k, v in state["categories"].items()}
+        self.category_report = state["category_report"]
+        self.model = CategoricalRVQ(state["spec"], torch.Generator().manual_seed(0))
+        self.model.load_state_dict(state["model"])
+        self.metrics = state["metrics"]
+        self._training = state["training"]
+        self._split = state["split"]
+
+    @classmethod
+    def load(cls, path, device: str | None = None) -> CategoricalVQVAE:
+        """A tokenizer from a checkpoint written by :meth:`save`, on ``device`` (default: config's)."""
+        state, _ = load_checkpoint(path)
+        tok = cls()
+        tok._restore(state)
+        tok.model.to(_device(device or tok.config.device))
+        tok.model.eval()
+        return tok

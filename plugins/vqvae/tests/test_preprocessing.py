@@ -1,0 +1,95 @@
+"""The preprocessing object: selection, NaN indicators, train-only statistics, pruning."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from spinlock_core.errors import ConfigError, DatasetError
+from spinlock_vqvae.config import CategoricalVQVAEConfig
+from spinlock_vqvae.preprocessing import Preprocessor, spearman_matrix
+
+CFG = CategoricalVQVAEConfig()
+
+
+def fit(table, cols, cfg=CFG, n_train=None):
+    rows = np.arange(n_train or len(table))
+    return Preprocessor.fit(table, cols, rows, rows, cfg)
+
+
+def test_nan_gets_indicator_and_training_median(planted):
+    table, cols, _ = planted
+    pre = fit(table, cols)
+    assert "initial/c1#missing" in pre.output_columns
+    assert pre.state["indicator_for"] == ["initial/c1"]
+    out = pre.transform(table, cols)
+    assert np.isfinite(out).all()
+    nan_rows = np.isnan(table[:, cols.index("initial/c1")])
+    j = pre.output_columns.index("initial/c1")
+    assert np.allclose(out[nan_rows, j], 0.0, atol=1e-6)  # median imputed -> scaled median 0
+    k = pre.output_columns.index("initial/c1#missing")
+    assert (out[nan_rows, k] > 0).all() and (out[~nan_rows, k] < 0.5).all()
+
+
+def test_nan_outside_training_gets_no_indicator():
+    rng = np.random.default_rng(0)
+    table = rng.standard_normal((100, 3))
+    table[90:, 1] = np.nan
+    pre = fit(table, ["s/a", "s/b", "s/c"], n_train=80)
+    assert pre.state["indicator_for"] == []
+    assert np.isfinite(pre.transform(table)).all()
+
+
+def test_statistics_come_from_training_rows_only():
+    rng = np.random.default_rng(0)
+    table = rng.standard_normal((200, 3))
+    pre_a = fit(table, ["s/a", "s/b", "s/c"], n_train=150)
+    table[150:] = 1e6
+    pre_b = fit(table, ["s/a", "s/b", "s/c"], n_train=150)
+    assert pre_a.state["center"] == pre_b.state["center"]
+    assert pre_a.state["scale"] == pre_b.state["scale"]
+    assert pre_b.transform(table).max() == CFG.clip  # outliers clipped, not rescaled
+
+
+def test_constant_duplicate_and_all_missing_columns_are_dropped(planted):
+    table, cols, _ = planted
+    extra = np.full((len(table), 1), np.nan)
+    pre = fit(np.concatenate([table, extra], axis=1), cols + ["summary/empty"])
+    assert "near-constant" in pre.dropped["architecture/const"]
+    assert "near-duplicate of summary/a0" in pre.dropped["summary/a_dup"]
+    assert "missing" in pre.dropped["summary/empty"]
+    for name in ("architecture/const", "summary/a_dup", "summary/empty"):
+        assert name not in pre.output_columns
+
+
+def test_family_and_name_selection(planted):
+    table, cols, _ = planted
+    pre = fit(table, cols, CategoricalVQVAEConfig(families=["initial"], exclude_columns=["*/c3"]))
+    assert pre.input_columns == ["initial/c0", "initial/c1", "initial/c2"]
+    with pytest.raises(ConfigError, match="no column left"):
+        fit(table, cols, CategoricalVQVAEConfig(families=["temporal"]))
+
+
+def test_transform_selects_by_name_and_state_is_plain(planted):
+    table, cols, _ = planted
+    pre = fit(table, cols)
+    perm = np.random.default_rng(1).permutation(len(cols))
+    shuffled = np.concatenate([table[:, perm], np.ones((len(table), 1))], axis=1)
+    names = [cols[i] for i in perm] + ["other/extra"]
+    assert np.array_equal(pre.transform(shuffled, names), pre.transform(table, cols))
+    with pytest.raises(DatasetError, match="lacks"):
+        pre.transform(table[:, :3], cols[:3])
+    plain = (list, dict, str, int, float, bool, type(None))
+    stack = [pre.state]
+    while stack:
+        item = stack.pop()
+        assert isinstance(item, plain), type(item)
+        stack.extend(item.values() if isinstance(item, dict) else item if isinstance(item, list) else [])
+
+
+def test_spearman_matrix_matches_scipy():
+    from scipy.stats import spearmanr
+
+    x = np.random.default_rng(0).standard_normal((50, 4))
+    x[:, 3] = np.round(x[:, 3])  # ties
+    assert np.allclose(spearman_matrix(x), spearmanr(x).statistic)
