@@ -20,7 +20,7 @@ from ..seeding import sample_seed
 from ..storage import SCHEMA_VERSION, STATUS, write_part
 from .config import GenerateConfig
 
-__all__ = ["GenerationSetup", "generate_batch", "simulate"]
+__all__ = ["GenerationSetup", "generate_chunk", "chunk_batches", "simulate"]
 
 _REASONS = {0: "", 1: "non-finite value", 2: "|u| above generate.divergence_bound"}
 
@@ -257,39 +257,71 @@ def _concat(parts: list[dict]) -> dict:
     return out
 
 
+def _take(arrays: dict, rows: np.ndarray) -> dict:
+    return {k: _take(v, rows) if isinstance(v, dict) else v[rows] for k, v in arrays.items()}
+
+
 def _subset(theta: dict[str, np.ndarray], rows) -> dict[str, np.ndarray]:
     return {k: v[rows] for k, v in theta.items()}
 
 
-def generate_batch(setup: GenerationSetup, indices: np.ndarray, parts_dir: Path) -> Path:
-    """Make and store one aligned batch; a batch that raises is retried sample by sample."""
-    theta = _subset(setup.theta, indices)
+def chunk_batches(
+    setup: GenerationSetup, indices: np.ndarray, theta: dict[str, np.ndarray]
+) -> list[np.ndarray]:
+    """The batches a chunk is cut into: rows sorted (stably) by the operator's batch key.
+
+    A function of the chunk's θ alone, so resume and replay cut the same batches.
+    """
+    key = np.asarray(setup.operator.batch_order_key(theta))
+    order = np.argsort(key, kind="stable")
+    size = setup.cfg.batch_size
+    return [order[i : i + size] for i in range(0, len(order), size)]
+
+
+def _simulate_batch(setup, indices, theta, rows, batch_id):
+    """One batch (chunk rows ``rows``); a batch that raises is retried sample by sample."""
     try:
-        arrays = simulate(setup, indices, theta)
-        batches = np.tile([indices[0], indices[-1]], (len(indices), 1))
+        arrays = simulate(setup, indices[rows], _subset(theta, rows))
+        return arrays, np.full(len(rows), batch_id, dtype=np.int64)
     except Exception as exc:
-        if len(indices) == 1:
+        if len(rows) == 1:
             raise  # nothing to isolate: a lone sample that raises is a bug or a setup problem
-        else:
-            warn(f"batch {indices[0]}-{indices[-1]} raised {type(exc).__name__}; retrying sample by sample")
-            pieces, errors = [], []
-            for k in range(len(indices)):
-                try:
-                    pieces.append(simulate(setup, indices[k : k + 1], _subset(theta, [k])))
-                except Exception as single:
-                    errors.append(single)
-                    pieces.append(_failed(setup, indices[k : k + 1], single))
-            if len(errors) == len(indices):
-                raise errors[0] from exc  # every sample fails alike: a bug or a setup problem, not data
-            arrays = _concat(pieces)
-            batches = np.stack([indices, indices], axis=1)
+        warn(
+            f"a batch of samples {sorted(indices[rows].tolist())[:4]}... raised {type(exc).__name__}; retrying one by one"
+        )
+        pieces, errors = [], []
+        for r in rows:
+            try:
+                pieces.append(simulate(setup, indices[[r]], _subset(theta, [r])))
+            except Exception as single:
+                errors.append(single)
+                pieces.append(_failed(setup, indices[[r]], single))
+        if len(errors) == len(rows):
+            raise errors[0] from exc  # every sample fails alike: a bug or a setup problem, not data
+        return _concat(pieces), np.full(len(rows), -1, dtype=np.int64)  # -1: made alone
+
+
+def generate_chunk(setup: GenerationSetup, indices: np.ndarray, parts_dir: Path, advance=None) -> Path:
+    """Make and store one aligned chunk of samples (``indices`` contiguous)."""
+    theta = _subset(setup.theta, indices)
+    pieces, rows_done, batch_ids = [], [], []
+    for batch_id, rows in enumerate(chunk_batches(setup, indices, theta)):
+        arrays, ids = _simulate_batch(setup, indices, theta, rows, batch_id)
+        pieces.append(arrays)
+        rows_done.append(rows)
+        batch_ids.append(ids)
+        if advance is not None:
+            advance(len(rows))
+    back = np.argsort(np.concatenate(rows_done))
+    arrays = _take(_concat(pieces), back)
     space = setup.operator.parameter_space
     seed = setup.config.core.seed
     arrays["theta"] = {"unit": setup.unit[indices], "values": space.as_matrix(theta)}
     derived = setup.operator.derived_columns(theta, setup.grid)
     if derived:
         arrays["theta"]["derived"] = {k: np.asarray(v, dtype=np.float64) for k, v in derived.items()}
-    arrays["samples"]["batch"] = batches.astype(np.int64)
+    arrays["samples"]["chunk"] = np.tile([indices[0], indices[-1]], (len(indices), 1)).astype(np.int64)
+    arrays["samples"]["batch"] = np.concatenate(batch_ids)[back]
     arrays["seeds"] = {
         stream: np.array([sample_seed(seed, int(i), stream) for i in indices], dtype=np.int64)
         for stream in ("ic", "operator")

@@ -23,7 +23,10 @@ class GenerateConfig:
     realizations: int = attrs.field(default=2, validator=v.ge(1))
     """Independent noise realizations per sample (1 for deterministic operators)."""
     batch_size: int = attrs.field(default=16, validator=v.ge(1))
-    """Samples stepped together on the device; does not change any stored value."""
+    """Samples stepped together on the device."""
+    chunk_size: int = attrs.field(default=256, validator=v.ge(1))
+    """Samples per resumable chunk (one part file); each chunk is sorted by the operator's
+    batch key (e.g. CNO architecture) before it is cut into batches, so batches share work."""
     store_trajectories: bool = True
     """Store the trajectories (else only θ, ICs, status and inline features)."""
     trajectory_stride: int = attrs.field(default=1, validator=v.ge(1))

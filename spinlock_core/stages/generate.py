@@ -1,9 +1,10 @@
 """The ``generate`` stage: θ by scrambled Sobol -> ICs -> batched rollouts -> HDF5 dataset.
 
 Resumable (see :mod:`spinlock_core.storage`), rank-sharded under ``torchrun``, and replayable:
-every sample is a function of (global seed, sample index) and of the batch it was made in,
-whose bounds are stored; batches are aligned to multiples of ``batch_size`` from each
-rank's first index, so a resumed run makes exactly the batches an uninterrupted run makes.
+every sample is a function of (global seed, sample index) and of the batch it was made in.
+Work is cut into chunks aligned to multiples of ``chunk_size`` from each rank's first index;
+each chunk is sorted by the operator's batch key and cut into batches, a function of the
+chunk's θ alone, so a resumed run or a replay makes exactly the batches of an uninterrupted run.
 """
 
 from __future__ import annotations
@@ -19,9 +20,9 @@ from ..distributed import barrier, init_distributed, rank, world_size
 from ..errors import StageError
 from ..storage import completed_indices as _completed
 from ..storage import merge_parts, write_manifest
-from .build import GenerationSetup, generate_batch
+from .build import GenerationSetup, generate_chunk
 
-__all__ = ["run", "rank_block", "batches_for"]
+__all__ = ["run", "rank_block", "chunks_for"]
 
 
 def rank_block(n: int, r: int, world: int) -> range:
@@ -29,13 +30,13 @@ def rank_block(n: int, r: int, world: int) -> range:
     return range(r * n // world, (r + 1) * n // world)
 
 
-def batches_for(block: range, batch_size: int, done: set[int]) -> list[range]:
-    """Aligned batches of ``block`` not yet made (a batch is made whole or not at all)."""
+def chunks_for(block: range, chunk_size: int, done: set[int]) -> list[range]:
+    """Aligned chunks of ``block`` not yet made (a chunk is made whole or not at all)."""
     out = []
-    for start in range(block.start, block.stop, batch_size):
-        batch = range(start, min(start + batch_size, block.stop))
-        if not all(i in done for i in batch):
-            out.append(batch)
+    for start in range(block.start, block.stop, chunk_size):
+        chunk = range(start, min(start + chunk_size, block.stop))
+        if not all(i in done for i in chunk):
+            out.append(chunk)
     return out
 
 
@@ -69,15 +70,14 @@ def run(context) -> None:
     barrier()
     parts_dir = root / "parts" / f"rank{r}"
     block = rank_block(cfg.n_samples, r, world)
-    todo = batches_for(block, cfg.batch_size, _completed(parts_dir))
+    todo = chunks_for(block, cfg.chunk_size, _completed(parts_dir))
     remaining = sum(len(b) for b in todo)
     if remaining < len(block):
         info(f"resuming: {len(block) - remaining} of {len(block)} samples already made")
     start = time.perf_counter()
     with progress(remaining, f"generate ({setup.operator_name})", unit="samples") as advance:
-        for batch in todo:
-            generate_batch(setup, np.arange(batch.start, batch.stop), parts_dir)
-            advance(len(batch))
+        for chunk in todo:
+            generate_chunk(setup, np.arange(chunk.start, chunk.stop), parts_dir, advance)
     seconds = time.perf_counter() - start
     shard = root / f"shard-{r:03d}.h5"
     if any(parts_dir.glob("part-*.h5")):
@@ -93,7 +93,7 @@ def run(context) -> None:
         summary = setup.summary(shards)
         write_manifest(root, shards, cfg.n_samples, {"summary": summary})
         (root / "progress.json").unlink(missing_ok=True)
-        made = sum(len(b) for b in todo)
+        made = sum(len(c) for c in todo)
         rate = f", {made / seconds:.2f} samples/s" if made and seconds > 0 else ""
         info(
             f"dataset: {cfg.n_samples} samples ({summary['status']['ok']} ok, "

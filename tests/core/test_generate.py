@@ -64,9 +64,20 @@ def test_dataset_layout_and_metadata(tmp_path):
 
 @pytest.mark.parametrize("index", [0, 4, 7])
 def test_replay_equals_the_stored_sample(tmp_path, index):
-    path = _generate(tmp_path / "r", "generate.batch_size=3")
+    path = _generate(tmp_path / "r", "generate.batch_size=3", "generate.chunk_size=5")
     report = compare_replay(path, index)
     assert report["identical"], report
+
+
+def test_chunks_are_sorted_by_the_operator_batch_key(tmp_path):
+    path = _generate(tmp_path / "r", "generate.batch_size=2")
+    with Dataset(path) as ds:
+        forcing = ds.read("theta/values")[:, 2]
+        batch = ds.read("samples/batch")
+    order = np.argsort(forcing, kind="stable")
+    expected = np.empty(len(order), dtype=np.int64)
+    expected[order] = np.arange(len(order)) // 2
+    assert 0 < forcing.sum() < len(forcing) and np.array_equal(batch, expected)
 
 
 def test_stored_data_do_not_depend_on_batch_size(tmp_path):
@@ -105,7 +116,7 @@ def _cli(run_dir, *extra):
 
 
 def test_kill_9_then_resume_gives_the_same_dataset(tmp_path):
-    extra = ["generate.n_samples=12", "generate.batch_size=2", "generate.steps=40"]
+    extra = ["generate.n_samples=12", "generate.batch_size=2", "generate.chunk_size=2", "generate.steps=40"]
     reference = _all_arrays(_generate(tmp_path / "ref", *extra))
     run_dir = tmp_path / "killed"
     parts = run_dir / "dataset" / "parts" / "rank0"
@@ -123,10 +134,19 @@ def test_kill_9_then_resume_gives_the_same_dataset(tmp_path):
 
 
 def test_two_ranks_under_torchrun_write_shards_that_read_as_one_dataset(tmp_path):
-    reference = _all_arrays(_generate(tmp_path / "ref", "generate.batch_size=2"))
+    reference = _all_arrays(_generate(tmp_path / "ref", "generate.batch_size=2", "generate.chunk_size=2"))
     run_dir = tmp_path / "ddp"
     cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc-per-node=2", "--master-port=29517"]
-    cmd += ["-m", "spinlock_core", "-q", "run", *SMALL, f"run.dir={run_dir}", "generate.batch_size=2"]
+    cmd += [
+        "-m",
+        "spinlock_core",
+        "-q",
+        "run",
+        *SMALL,
+        f"run.dir={run_dir}",
+        "generate.batch_size=2",
+        "generate.chunk_size=2",
+    ]
     subprocess.run(cmd, check=True, env=os.environ.copy(), timeout=300)
     manifest = json.loads((run_dir / "dataset" / "manifest.json").read_text())
     assert manifest["shards"] == ["shard-000.h5", "shard-001.h5"]
@@ -163,7 +183,7 @@ def test_a_systematic_failure_stops_the_run_and_keeps_finished_batches(tmp_path,
     from spinlock_core.stages.build import GenerationSetup
     from spinlock_testplugin import toy
 
-    config = compose([*SMALL, f"run.dir={tmp_path / 'r'}", "generate.batch_size=4"])
+    config = compose([*SMALL, f"run.dir={tmp_path / 'r'}", "generate.batch_size=4", "generate.chunk_size=4"])
     doomed = set(np.float32(GenerationSetup.from_config(config, "cpu").theta["diffusion"][4:8]).tolist())
     original = toy._ToyStepper.step
 

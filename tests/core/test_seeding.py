@@ -71,3 +71,15 @@ def test_counter_uniform_rejects_low_precision():
 
     with pytest.raises(ValueError, match="float32 or float64"):
         counter_uniform(sample_keys(0, [0], "u"), 0, (4,), dtype=torch.bfloat16)
+
+
+def test_offset_embeds_a_smaller_draw_in_a_padded_one():
+    """With ``offset = m * (c - C) * H * W``, a ``[M, C, H, W]`` draw holds the ``[M, c, H, W]``
+    draw of each sample in its first ``c`` channels (per-sample real widths ``c``)."""
+    keys = sample_keys(3, [0, 1], "s")
+    widths = torch.tensor([2, 3]).view(2, 1, 1, 1, 1)
+    offset = torch.arange(2).view(1, 2, 1, 1, 1) * (widths - 4) * 6
+    for draw in (counter_normal, counter_uniform):
+        padded = draw(keys, 7, (2, 4, 2, 3), offset=offset)
+        for b, c in enumerate((2, 3)):
+            assert torch.equal(padded[b, :, :c], draw(keys[b : b + 1], 7, (2, c, 2, 3))[0])
