@@ -4,7 +4,9 @@ Search paths, in order: the core's ``configs/`` (shipped as ``spinlock_configs``
 directories plugins register through the ``register_config_paths`` hook, then the
 directories in ``$SPINLOCK_CONFIG_PATH``. A group option ``<group>/<option>.yaml`` found in
 several of them is merged in that order. Option files are fragments of the root config and
-may name ``defaults`` (group selections they imply unless chosen on the command line).
+may name ``defaults`` (group selections they imply unless chosen on the command line) and
+``by_scale`` (``{scale option: fragment}``: how this option refines a size preset, applied
+after every group, e.g. a smaller CNO family for ``scale=small``).
 
 Resolution order: the base ``config.yaml`` -> the selected options, group by group in
 :data:`GROUP_ORDER` -> dotted overrides. The result is structured section by section with
@@ -119,6 +121,7 @@ def _compose_groups(paths: list[Path], groups: dict, selections: dict[str, str])
     pending.update(selections)
     order = list(GROUP_ORDER) + sorted(set(pending) - set(GROUP_ORDER))
     done: dict[str, str] = {}
+    refinements: list[tuple[str, dict]] = []
     for group in order:
         option = pending.get(group)
         if option is None:
@@ -139,6 +142,7 @@ def _compose_groups(paths: list[Path], groups: dict, selections: dict[str, str])
             pending[sub_group] = sub_option
             if sub_group not in order:
                 order.append(sub_group)
+        refinements.append((f"{group}/{option}.yaml", fragment.pop("by_scale", None) or {}))
         _merge(data, fragment)
         if group in SELECTABLE:
             section = {k: v for k, v in (data.get(group) or {}).items() if k != "name"}
@@ -146,6 +150,11 @@ def _compose_groups(paths: list[Path], groups: dict, selections: dict[str, str])
         elif group in _CORE_KEYS:  # e.g. scale: recorded; other groups leave only their effects
             data[group] = option
         done[group] = option
+    scale = data.get("scale")
+    for source, by_scale in refinements:  # an option's own size presets, after every group
+        if not isinstance(by_scale, dict):
+            raise ConfigError(f"{source}: by_scale must map scale names to config fragments")
+        _merge(data, by_scale.get(scale) or {})
     return data, done
 
 

@@ -132,3 +132,21 @@ def test_string_overrides_are_kept_verbatim(text):
 def test_optional_null_override():
     assert coerce("null", str | None, "run.dir") is None
     assert compose([*TOY, "run.dir=null"]).core.run.dir is None
+
+
+def test_option_refines_a_size_preset_with_by_scale(tmp_path, monkeypatch):
+    (tmp_path / "cfg" / "toy_group").mkdir(parents=True)
+    (tmp_path / "cfg" / "toy_group" / "beta.yaml").write_text(
+        "t_make:\n  value: 3\nby_scale:\n  small:\n    t_make:\n      value: 4\n"
+    )
+    monkeypatch.setenv("SPINLOCK_CONFIG_PATH", str(tmp_path / "cfg"))
+    assert compose([*TOY, "toy_group=beta"]).section("t_make").value == 4
+    assert compose([*TOY, "toy_group=beta", "scale=production"]).section("t_make").value == 3
+    assert compose([*TOY, "toy_group=beta", "t_make.value=9"]).section("t_make").value == 9
+
+
+def test_shipped_small_preset_narrows_the_cno_family_only_for_cno():
+    small = compose(["domain=reaction_diffusion"]).section("operator")
+    production = compose(["domain=reaction_diffusion", "scale=production"]).section("operator")
+    assert small.base_channels == (8, 16) and production.base_channels == (16, 64)
+    compose(["domain=reaction_diffusion", "operator=gray_scott"])  # no CNO keys leak into Gray-Scott

@@ -259,7 +259,7 @@ class CNOOperator(Operator):
         """Conv FLOPs per step and realization actually run, channel padding included.
 
         Same convention as ``flops_per_step``; ``executed / flops_per_step`` is the bucket
-        overhead (about 1.2 for the default family, see ``docs/operators-cno.md``).
+        overhead (1.35 in total for the default family, see ``docs/operators-cno.md``).
         """
         points = int(np.prod(grid.shape))
         return np.array([2 * p.macs_per_point * points for p in self._plans(theta, padded=True)], np.int64)
