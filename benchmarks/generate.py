@@ -51,14 +51,23 @@ def _run_batches(setup: GenerationSetup, batches: list[np.ndarray]) -> float:
     return time.perf_counter() - start
 
 
+def _group_count(setup: GenerationSetup, rows: np.ndarray) -> int:
+    """Distinct convolution groups in a batch (the key's high part; the low part orders segments)."""
+    key = setup.operator.batch_order_key({k: v[rows] for k, v in setup.theta.items()})
+    c = getattr(setup.operator, "config", None)
+    if hasattr(c, "channel_bucket"):  # cno: key = group * segments + segment
+        key = key // (len(c.paddings) * len(c.activations) * len(c.normalizations))
+    return len(np.unique(key))
+
+
 def cno(args, device) -> None:
     base = [
         f"scale={args.scale}",
         f"generate.n_samples={args.cno_samples}",
         f"generate.batch_size={args.batch}",
     ]
-    for dtype in ("bfloat16", "float32"):
-        for features in ("[]", "[summary]", "[initial,architecture,summary,temporal]"):
+    for dtype, features in args.cno_variants:
+        if True:
             setup = _setup([*base, f"generate.dtype={dtype}", f"features={features}"], device)
             indices = np.arange(args.cno_samples)
             batches = [indices[r] for r in chunk_batches(setup, indices, setup.theta)]
@@ -194,6 +203,18 @@ def main() -> None:
     parser.add_argument("--cno-samples", type=int, default=256)
     parser.add_argument("--baseline-samples", type=int, default=9)
     parser.add_argument("--batch", type=int, default=64)
+    parser.add_argument(
+        "--cno-variants",
+        type=lambda s: tuple(s.split(":", 1)),
+        nargs="+",
+        default=[
+            ("bfloat16", "[]"),
+            ("bfloat16", "[summary]"),
+            ("bfloat16", "[initial,architecture,summary,temporal]"),
+            ("float32", "[]"),
+        ],
+        help="dtype:features pairs, e.g. bfloat16:[summary]",
+    )
     parser.add_argument("--gs-grid", type=int, default=128)
     parser.add_argument("--gs-steps", type=int, default=20)
     parser.add_argument("--gs-batches", type=int, nargs="+", default=[256, 1024])

@@ -72,7 +72,8 @@ def _mix32(x: torch.Tensor) -> torch.Tensor:
     return x ^ (x >> 16)
 
 
-def _hash_bits(keys: torch.Tensor, counter, shape, lane: int, offset=None) -> torch.Tensor:
+def _operands(keys: torch.Tensor, counter, shape, offset=None):
+    """Key, counter and element-index tensors, broadcastable to ``[B, *shape]``."""
     import torch
 
     numel = 1
@@ -83,11 +84,55 @@ def _hash_bits(keys: torch.Tensor, counter, shape, lane: int, offset=None) -> to
         element = element + offset
     key = keys.to(torch.int64).view(-1, *([1] * len(shape))) & _MASK32
     counter = torch.as_tensor(counter, device=keys.device, dtype=torch.int64)
-    if counter.ndim:  # one counter per sample
-        counter = counter.view(-1, *([1] * len(shape)))
+    counter = (
+        counter.view(-1, *([1] * len(shape))) if counter.ndim else counter.view(*([1] * (len(shape) + 1)))
+    )
+    return key, counter, element
+
+
+def _bits(key, counter, element, lane: int):
     x = _mix32(key ^ ((counter * 0x9E3779B9 + lane * 0x7F4A7C15) & _MASK32))
     x = _mix32(x ^ ((element * 0x632BE5AB) & _MASK32))
     return _mix32(x ^ (key * 0x2545F491 & _MASK32))
+
+
+def _uniform64(key, counter, element, lane: int):
+    import torch
+
+    return (_bits(key, counter, element, lane).to(torch.float64) + 0.5) * (1.0 / 4294967296.0)
+
+
+def _normal(key, counter, element, lane: int):
+    """Box-Muller on two uniform lanes, in float64."""
+    import math
+
+    import torch
+
+    u1 = _uniform64(key, counter, element, 2 * lane)
+    u2 = _uniform64(key, counter, element, 2 * lane + 1)
+    return torch.sqrt(-2.0 * torch.log(u1)) * torch.cos(2.0 * math.pi * u2)
+
+
+def _uniform32(key, counter, element, lane: int):
+    import torch
+
+    return ((_bits(key, counter, element, lane) >> 9).to(torch.float32) + 0.5) * (1.0 / 8388608.0)
+
+
+_compiled: dict[str, object] = {}
+
+
+def _kernel(fn, device_type: str):
+    """``fn`` fused into one kernel by ``torch.compile`` on CUDA (eager, the integer hash is
+    dozens of passes over the field: ~40x slower). Its arguments are tensors whose sizes are
+    dynamic, so batches and shapes of any size reuse one compiled graph."""
+    if device_type != "cuda":
+        return fn
+    if fn.__name__ not in _compiled:
+        import torch
+
+        _compiled[fn.__name__] = torch.compile(fn, dynamic=True)
+    return _compiled[fn.__name__]
 
 
 def counter_uniform(keys: torch.Tensor, counter, shape, *, lane: int = 0, dtype=None, offset=None):
@@ -105,40 +150,9 @@ def counter_uniform(keys: torch.Tensor, counter, shape, *, lane: int = 0, dtype=
     dtype = dtype or torch.float32
     if dtype not in (torch.float32, torch.float64):
         raise ValueError(f"counter_uniform returns float32 or float64, not {dtype}; cast afterwards")
-    bits = _hash_bits(keys, counter, tuple(shape), lane, offset)
-    if dtype == torch.float32:
-        return ((bits >> 9).to(torch.float32) + 0.5) * (1.0 / 8388608.0)
-    return (bits.to(torch.float64) + 0.5) * (1.0 / 4294967296.0)
-
-
-def _box_muller(u1, u2):
-    import math
-
-    import torch
-
-    return torch.sqrt(-2.0 * torch.log(u1)) * torch.cos(2.0 * math.pi * u2)
-
-
-_compiled: dict[str, object] = {}
-
-
-def _normal_kernel(device_type: str):
-    """Box-Muller from hashed bits, compiled into one kernel on CUDA (eager it is ~40x slower)."""
-    if device_type != "cuda":
-        return _normal_eager
-    if "cuda" not in _compiled:
-        import torch
-
-        _compiled["cuda"] = torch.compile(_normal_eager, dynamic=True)
-    return _compiled["cuda"]
-
-
-def _normal_eager(keys, counter, shape, lane, offset=None):
-    import torch
-
-    u1 = counter_uniform(keys, counter, shape, lane=2 * lane, dtype=torch.float64, offset=offset)
-    u2 = counter_uniform(keys, counter, shape, lane=2 * lane + 1, dtype=torch.float64, offset=offset)
-    return _box_muller(u1, u2)
+    fn = _uniform32 if dtype == torch.float32 else _uniform64
+    key, count, element = _operands(keys, counter, tuple(shape), offset)
+    return _kernel(fn, keys.device.type)(key, count, element, lane)
 
 
 def counter_normal(keys: torch.Tensor, counter, shape, *, lane: int = 0, dtype=None, offset=None):
@@ -148,5 +162,6 @@ def counter_normal(keys: torch.Tensor, counter, shape, *, lane: int = 0, dtype=N
     """
     import torch
 
-    z = _normal_kernel(keys.device.type)(keys, counter, tuple(int(s) for s in shape), lane, offset)
+    key, count, element = _operands(keys, counter, tuple(shape), offset)
+    z = _kernel(_normal, keys.device.type)(key, count, element, lane)
     return z.to(dtype or torch.float32)

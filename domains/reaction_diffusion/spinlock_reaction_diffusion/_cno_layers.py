@@ -195,23 +195,11 @@ def correlation_filter(lengths, grid, device) -> torch.Tensor:
     return torch.stack(filters).view(len(filters), 1, 1, h, w // 2 + 1).to(device, torch.float32)
 
 
-_COMPILED: dict[str, tuple] = {}
-
-
 def _counter_draws(device: torch.device):
-    """``(counter_normal, counter_uniform)``, fused by ``torch.compile`` on CUDA.
-
-    Eager, the counter hash is dozens of separate int64 passes over the whole noise field
-    (measured on an H100: 72 ms for 210M draws, against 1.8 ms compiled, bitwise equal);
-    the CPU keeps the eager reference.
-    """
+    """``(counter_normal, counter_uniform)``; the core fuses them into one kernel on CUDA."""
     from spinlock_core.seeding import counter_normal, counter_uniform
 
-    if device.type != "cuda":
-        return counter_normal, counter_uniform
-    if "cuda" not in _COMPILED:
-        _COMPILED["cuda"] = tuple(torch.compile(f, dynamic=True) for f in (counter_normal, counter_uniform))
-    return _COMPILED["cuda"]
+    return counter_normal, counter_uniform
 
 
 class NoiseSource:
