@@ -217,6 +217,17 @@ class Dataset:
         self._files[0].visit(lambda name: names.append(name))
         return names
 
+    def array_names(self) -> list[str]:
+        """Paths of the arrays (not the groups), e.g. ``theta/values``."""
+        import h5py
+
+        return [n for n in self.keys() if isinstance(self._files[0][n], h5py.Dataset)]
+
+    def shape(self, name: str) -> tuple[int, ...]:
+        """Shape of array ``name`` across all shards."""
+        first = self._files[0][name].shape
+        return (len(self), *first[1:])
+
     def has(self, name: str) -> bool:
         return name in self._files[0]
 

@@ -29,14 +29,7 @@ def _generate(run_dir, *extra):
 
 def _all_arrays(path):
     with Dataset(path) as ds:
-        names = ds.keys()
-        return {name: ds.read(name) for name in names if _is_array(ds, name)}
-
-
-def _is_array(ds, name):
-    import h5py
-
-    return isinstance(ds._files[0][name], h5py.Dataset)
+        return {name: ds.read(name) for name in ds.array_names()}
 
 
 def _assert_same(a, b):

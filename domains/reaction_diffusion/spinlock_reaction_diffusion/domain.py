@@ -49,7 +49,7 @@ class ReactionDiffusionDomain(Domain):
                     f"it has {sorted(self.config.ic_weights)} (or set generate.ic_weights)"
                 )
             weights = self.config.ic_weights[operator.name]
-        return ICLibrary(weights, self.config.ic_options)
+        return ICLibrary(weights, self.config.ic_options, amplitude=self.config.ic_amplitude)
 
     def initial_conditions(self, operator: Operator, weights: Mapping[str, float] | None = None) -> ICSampler:
         return LibrarySampler(self.library(operator, weights))

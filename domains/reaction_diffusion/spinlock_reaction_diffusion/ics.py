@@ -370,7 +370,9 @@ IC_TYPES: dict[str, type[ICType]] = {
     )
 }
 #: A default mix for any-channel operators (e.g. ``cno``): the generic types, equally weighted.
-GENERIC_WEIGHTS: dict[str, float] = {n: 1.0 for n in list(IC_TYPES)[:7]}
+#: The generic types: zero mean, unit std per channel (before the per-sample amplitude).
+UNIT_STD_TYPES: tuple[str, ...] = tuple(list(IC_TYPES)[:7])
+GENERIC_WEIGHTS: dict[str, float] = {n: 1.0 for n in UNIT_STD_TYPES}
 #: The default mix for ``gray_scott``: The Well's two IC families, half each.
 GRAY_SCOTT_WEIGHTS: dict[str, float] = {"well_gaussian": 1.0, "well_fourier": 1.0}
 
@@ -380,10 +382,22 @@ class ICLibrary:
 
     ``weights`` maps type names to weights >= 0 (normalised; zero-weight types are kept in
     :attr:`names`, so type indices stay stable, but never drawn). ``options`` maps type names
-    to config fields, e.g. ``{"grf": {"length_scale": [0.1, 0.1]}}``.
+    to config fields, e.g. ``{"grf": {"length_scale": [0.1, 0.1]}}``. ``amplitude`` is a
+    ``[low, high]`` range: each sample of a unit-std (generic) type is scaled by a factor drawn
+    log-uniformly from it *after* its field, so amplitude varies across samples as a property of
+    the family (without it every INITIAL std would be 1 by construction); ``(1, 1)`` disables it.
     """
 
-    def __init__(self, weights: Mapping[str, float], options: Mapping[str, Mapping[str, Any]] | None = None):
+    def __init__(
+        self,
+        weights: Mapping[str, float],
+        options: Mapping[str, Mapping[str, Any]] | None = None,
+        amplitude: tuple[float, float] = (1.0, 1.0),
+    ):
+        low, high = (float(a) for a in amplitude)
+        if not 0 < low <= high:
+            raise ConfigError(f"ic amplitude must be [low, high] with 0 < low <= high, got {list(amplitude)}")
+        self.amplitude = (low, high)
         options = dict(options or {})
         valid = list(IC_TYPES)
         unknown = sorted(set(weights) - set(valid)) + sorted(set(options) - set(weights))
@@ -416,7 +430,14 @@ class ICLibrary:
         ``theta`` (this sample's decoded θ as ``{name: float}``) is passed to types that use it.
         """
         i = self.draw(generator)
-        return i, self.types[i].sample(generator, channels, grid, device, dtype, theta=theta)
+        field = self.types[i].sample(generator, channels, grid, device, dtype, theta=theta)
+        low, high = self.amplitude
+        if self.names[i] in UNIT_STD_TYPES and high > low:
+            import torch
+
+            u = torch.rand((), generator=generator, device=device, dtype=torch.float64).item()
+            field = field * math.exp(math.log(low) + u * (math.log(high) - math.log(low)))
+        return i, field
 
 
 def sample_batch(

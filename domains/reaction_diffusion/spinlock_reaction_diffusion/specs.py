@@ -25,6 +25,8 @@ class ReactionDiffusionConfig:
     """IC type weights per operator (``generate.ic_weights`` overrides them for one run)."""
     ic_options: dict[str, dict[str, Any]] = attrs.Factory(dict)
     """Options per IC type (e.g. ``{grf: {length_scale: [0.05, 0.2]}}``); see docs/initial-conditions.md."""
+    ic_amplitude: tuple[float, float] = (0.5, 2.0)
+    """Per-sample amplitude of the unit-std IC types, log-uniform in ``[low, high]`` ([1, 1]: off)."""
     extent: tuple[float, float] = (0.0, 1.0)
     """Side of the periodic square box of the ``cno`` family, in domain units."""
 

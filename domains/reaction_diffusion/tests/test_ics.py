@@ -170,3 +170,35 @@ def test_gallery_writes_png(tmp_path):
     lib = ICLibrary({"grf": 1.0, "well_gaussian": 0.0})
     out = ic_gallery(lib, 2, Grid(shape=(16, 16), extent=((-1, 1), (-1, 1))), tmp_path / "g.png", per_type=2)
     assert out.exists() and out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_amplitude_scales_unit_std_types_per_sample_and_leaves_well_types_alone():
+    import torch
+
+    from spinlock_core.interfaces import Grid
+    from spinlock_reaction_diffusion.ics import ICLibrary
+
+    grid = Grid(shape=(16, 16))
+    scaled = ICLibrary({"grf": 1.0}, amplitude=(0.5, 2.0))
+    stds = [
+        scaled.sample(torch.Generator().manual_seed(s), 1, grid, "cpu", torch.float32)[1].std().item()
+        for s in range(20)
+    ]
+    assert 0.5 <= min(stds) < 0.8 and 1.4 < max(stds) <= 2.01
+    well = ICLibrary({"well_gaussian": 1.0}, amplitude=(0.5, 2.0))
+    field = well.sample(
+        torch.Generator().manual_seed(0),
+        2,
+        Grid(shape=(16, 16), extent=((-1, 1), (-1, 1))),
+        "cpu",
+        torch.float32,
+    )[1]
+    assert field.min() >= 0 and field.max() <= 1
+
+
+def test_bad_amplitude_range():
+    from spinlock_core.errors import ConfigError
+    from spinlock_reaction_diffusion.ics import ICLibrary
+
+    with pytest.raises(ConfigError, match="0 < low <= high"):
+        ICLibrary({"grf": 1.0}, amplitude=(0.0, 1.0))

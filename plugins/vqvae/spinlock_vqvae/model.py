@@ -143,7 +143,7 @@ class CategoricalRVQ(nn.Module):
             vq.init_kmeans(z, generator, batch_size)
 
     @torch.no_grad()
-    def ema_update(self, out: dict, generator: torch.Generator) -> int:
+    def ema_update(self, out: dict, generator: torch.Generator) -> torch.Tensor:
         """EMA step of every codebook from a training forward's residuals; returns restarts."""
         L = self.levels
         return sum(

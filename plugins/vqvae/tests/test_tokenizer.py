@@ -12,7 +12,7 @@ from spinlock_vqvae.model import CategoricalRVQ, build_spec
 from spinlock_vqvae.train import Trainer
 
 CFG = CategoricalVQVAEConfig(
-    epochs=30, batch_size=64, warmup_epochs=1, restart_window=8, hidden_dim=64, lr=3e-3, seed=3
+    epochs=30, batch_size=64, warmup_epochs=1, restart_window=8, hidden_dim=64, lr=3e-3, seed=3, device="cpu"
 )
 
 
@@ -64,7 +64,7 @@ def test_save_load_round_trip_gives_identical_tokens(fitted, planted, tmp_path):
 def test_codebooks_move_only_by_ema(planted):
     table, cols, _ = planted
     tok = CategoricalVQVAE()
-    tok.fit(table, cols, CategoricalVQVAEConfig(epochs=1, batch_size=64, hidden_dim=16))
+    tok.fit(table, cols, CategoricalVQVAEConfig(epochs=1, batch_size=64, hidden_dim=16, device="cpu"))
     model = tok.model
     xs = tok.scale(table, cols)
     trainer = Trainer(model, xs[:500], xs[500:], tok.config, torch.device("cpu"))
@@ -87,7 +87,7 @@ def test_codebooks_move_only_by_ema(planted):
 def test_resume_continues_exactly(planted, tmp_path):
     table, cols, _ = planted
     cfg = CategoricalVQVAEConfig(
-        epochs=4, batch_size=64, warmup_epochs=1, restart_window=4, hidden_dim=16, seed=5
+        epochs=4, batch_size=64, warmup_epochs=1, restart_window=4, hidden_dim=16, seed=5, device="cpu"
     )
     full = CategoricalVQVAE().fit(table, cols, cfg)
     ckpt = tmp_path / "run.pt"
@@ -117,3 +117,14 @@ def test_independence_term_has_a_gradient():
     loss = CategoricalRVQ.independence([z1, z2])
     loss.backward()
     assert loss > 0.05 and z1.grad.abs().sum() > 0 and z2.grad.abs().sum() > 0
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+def test_cuda_bf16_fit_and_cpu_reload(planted, tmp_path):
+    table, cols, _ = planted
+    cfg = CategoricalVQVAEConfig(epochs=3, batch_size=64, hidden_dim=16, warmup_epochs=1, device="cuda")
+    tok = CategoricalVQVAE().fit(table, cols, cfg)
+    assert next(tok.model.parameters()).is_cuda
+    on_cpu = CategoricalVQVAE.load(tok.save(tmp_path / "tok.pt"), device="cpu")
+    agree = (on_cpu.encode(table, cols) == tok.encode(table, cols)).float().mean()
+    assert agree > 0.99  # float32 on both sides; only near-ties may differ between devices
