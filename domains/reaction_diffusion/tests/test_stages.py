@@ -97,3 +97,28 @@ def test_offline_features_equal_inline(tmp_path):
         a, _ = read_table(inline / "features" / "features.h5", family)
         b, _ = read_table(offline / "features" / "features.h5", family)
         np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5, equal_nan=True, err_msg=family)
+
+
+@pytest.mark.parametrize("operator", ["cno", "gray_scott"])
+def test_visualize_ic_gallery_writes_a_png(tmp_path, operator):
+    from typer.testing import CliRunner
+
+    from spinlock_core.cli import build_app
+
+    out = tmp_path / "g.png"
+    result = CliRunner().invoke(
+        build_app(),
+        [
+            "visualize",
+            "ic-gallery",
+            f"operator={operator}",
+            "--out",
+            str(out),
+            "--per-type",
+            "1",
+            "--size",
+            "16",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -1,0 +1,35 @@
+"""``spinlock visualize``: figures people would rather look at than read."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from ..errors import ConfigError
+from ._common import Overrides, guarded
+
+app = typer.Typer(help="Figures: IC galleries.", no_args_is_help=True)
+
+
+@app.command("ic-gallery")
+@guarded
+def ic_gallery(
+    overrides: Overrides = None,
+    out: Annotated[Path, typer.Option("--out", "-o", help="PNG file to write.")] = Path("ic-gallery.png"),
+    per_type: Annotated[int, typer.Option(help="Examples per IC type.")] = 4,
+    size: Annotated[int, typer.Option(help="Grid points per side.")] = 64,
+) -> None:
+    """A PNG with examples of every IC type of a domain (and operator): `domain=... operator=...`."""
+    from .. import registry
+    from ..config import compose
+
+    config = compose(overrides or [])
+    domain = registry.load("domains", config.get("domain.name")).create(config.sections.get("domain"))
+    operator = registry.load("operators", config.get("operator.name")).create(config.sections.get("operator"))
+    try:
+        path = domain.ic_gallery(operator, out, size=size, per_type=per_type, seed=config.core.seed)
+    except NotImplementedError as exc:
+        raise ConfigError(str(exc)) from None
+    typer.echo(f"wrote {path}")
