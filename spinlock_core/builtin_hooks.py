@@ -87,16 +87,20 @@ def _describe_dataset(path: Path):
 
 def _describe_features(path: Path):
     import h5py
-    from rich.table import Table
+    from rich.console import Group
+    from rich.panel import Panel
 
-    table = Table("family", "shape", "columns (first 6)", "NaN values", title=f"feature tables {path}")
+    panels = []
     with h5py.File(path, "r") as f:
         for name in (k for k in f if k != "index"):
             columns = json.loads(f[name].attrs["columns"])
-            nan = sum(json.loads(f[name].attrs["nan_counts"]).values())
-            names = ", ".join(c["name"] for c in columns[:6]) + (" ..." if len(columns) > 6 else "")
-            table.add_row(name, str(list(f[name]["table"].shape)), names, str(nan))
-    return table
+            nan = json.loads(f[name].attrs["nan_counts"])
+            listed = ", ".join(
+                f"{c['name']}" + (f" [{nan[c['name']]} NaN]" if nan.get(c["name"]) else "") for c in columns
+            )
+            title = f"{name}: table {list(f[name]['table'].shape)}, {len(columns)} columns"
+            panels.append(Panel(listed, title=title, title_align="left"))
+    return Group(f"feature tables in {path}", *panels)
 
 
 def _is_features_file(path: Path) -> bool:

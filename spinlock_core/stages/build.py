@@ -155,6 +155,7 @@ class GenerationSetup:
             "batch_size": self.cfg.batch_size,
             "centered_l2_discrepancy": centered_l2_discrepancy(self.unit),
             "feature_columns": json.dumps(self.feature_columns()),
+            "derived_names": json.dumps(list(self.info.derived)),
         }
 
     def summary(self, shards: list[Path]) -> dict[str, Any]:

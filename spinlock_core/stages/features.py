@@ -89,9 +89,14 @@ def extract_offline(ds: Dataset, families: dict[str, FeatureFamily], device, bat
     return {name: np.concatenate(parts) for name, parts in out.items()}
 
 
-def _same_inline_config(ds: Dataset, config) -> bool:
+def _reusable(ds: Dataset, config, name: str, manifest: list[dict]) -> bool:
+    """An inline table is reused only if made with the same options and the same manifest."""
     made = load_yaml(ds.attrs["config"])
-    return made.get("feature") == config.data.get("feature")
+    stored = json.loads(ds.attrs.get("feature_columns", "{}")).get(name)
+    return (
+        made.get("feature", {}).get(name) == (config.data.get("feature") or {}).get(name)
+        and stored == manifest
+    )
 
 
 def _write(path: Path, tables: dict, manifests: dict, index: np.ndarray, attrs_: dict) -> None:
@@ -139,7 +144,9 @@ def run(context) -> None:
         info_ = domain_info(ds)
         manifests = {name: [attrs.asdict(c) for c in fam.columns(info_)] for name, fam in families.items()}
         inline = {k.split("/", 1)[1] for k in ds if k.startswith("features/") and k.count("/") == 1}
-        reuse = {n for n in families if cfg.reuse_inline and n in inline and _same_inline_config(ds, config)}
+        reuse = {
+            n for n in families if cfg.reuse_inline and n in inline and _reusable(ds, config, n, manifests[n])
+        }
         tables = {name: ds.read(f"features/{name}") for name in reuse}
         todo = {n: f for n, f in families.items() if n not in reuse}
         if reuse:

@@ -90,12 +90,13 @@ def test_features_stage_writes_four_named_tables_with_no_constant_column(tmp_pat
 
 
 def test_offline_features_equal_inline(tmp_path):
-    common = ["stage=features", "generate.n_samples=8", "features=[initial,summary,temporal]"]
+    common = ["stage=features", "generate.n_samples=8", "features=[initial,architecture,summary,temporal]"]
     inline = _run(tmp_path / "a", *common)
     offline = _run(tmp_path / "b", *common, "generate.inline_features=false", "extract.batch_size=3")
-    for family in ("initial", "summary", "temporal"):
-        a, _ = read_table(inline / "features" / "features.h5", family)
-        b, _ = read_table(offline / "features" / "features.h5", family)
+    for family in ("initial", "architecture", "summary", "temporal"):
+        a, columns_a = read_table(inline / "features" / "features.h5", family)
+        b, columns_b = read_table(offline / "features" / "features.h5", family)
+        assert columns_a == columns_b
         np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5, equal_nan=True, err_msg=family)
 
 
