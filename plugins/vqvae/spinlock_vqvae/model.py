@@ -143,12 +143,22 @@ class CategoricalRVQ(nn.Module):
             vq.init_kmeans(z, generator, batch_size)
 
     @torch.no_grad()
-    def ema_update(self, out: dict, generator: torch.Generator) -> torch.Tensor:
-        """EMA step of every codebook from a training forward's residuals; returns restarts."""
+    def ema_update(self, out: dict, generator: torch.Generator) -> int:
+        """EMA step of every codebook from a training forward, then dead-code restarts.
+
+        One host sync per step decides whether any code anywhere is due for a restart.
+        """
         L = self.levels
+        for i, (vq, res) in enumerate(zip(self.quantizers, out["residuals"], strict=True)):
+            codes = out["codes"][:, i * L : (i + 1) * L]
+            for lvl, cb in enumerate(vq.levels):
+                cb.ema_update(res[lvl], codes[:, lvl])
+        if not bool(torch.stack([cb.dead().any() for vq in self.quantizers for cb in vq.levels]).any()):
+            return 0
         return sum(
-            vq.ema_update(res, out["codes"][:, i * L : (i + 1) * L], generator)
-            for i, (vq, res) in enumerate(zip(self.quantizers, out["residuals"], strict=True))
+            cb.restart(r, generator)
+            for vq, res in zip(self.quantizers, out["residuals"], strict=True)
+            for cb, r in zip(vq.levels, res, strict=True)
         )
 
     @staticmethod

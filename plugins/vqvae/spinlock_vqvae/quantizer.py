@@ -92,15 +92,11 @@ class EMACodebook(nn.Module):
         self.embed_sum[mask] = codes * size[:, None]
 
     @torch.no_grad()
-    def ema_update(self, r: torch.Tensor, codes: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
-        """One EMA step on residuals ``r [B, d]`` with their ``codes [B]``; returns codes restarted.
-
-        Written without host synchronisation (no boolean indexing, no ``.item()``): every code
-        draws a candidate row from ``generator`` each step and only dead codes take it.
-        """
+    def ema_update(self, r: torch.Tensor, codes: torch.Tensor) -> None:
+        """One EMA step on residuals ``r [B, d]`` with their ``codes [B]`` (no host sync)."""
         r = r.float()
-        k = self.num_codes
-        counts = torch.zeros(k, device=r.device).index_add_(0, codes, torch.ones_like(codes, dtype=r.dtype))
+        ones = torch.ones_like(codes, dtype=r.dtype)
+        counts = torch.zeros(self.num_codes, device=r.device).index_add_(0, codes, ones)
         sums = torch.zeros_like(self.embed_sum).index_add_(0, codes, r)
         self.cluster_size.mul_(self.decay).add_(counts, alpha=1 - self.decay)
         self.embed_sum.mul_(self.decay).add_(sums, alpha=1 - self.decay)
@@ -108,20 +104,25 @@ class EMACodebook(nn.Module):
         mean = self.embed_sum / self.cluster_size.clamp_min(1e-6)[:, None]
         self.embedding.copy_(torch.where(live, mean, self.embedding))
         self.idle_steps.copy_(torch.where(counts > 0, torch.zeros_like(self.idle_steps), self.idle_steps + 1))
-        dead = self.idle_steps >= self.restart_window
-        b = r.shape[0]
-        idx = (
-            torch.randperm(b, generator=generator)[:k]
-            if b >= k
-            else torch.randint(b, (k,), generator=generator)
-        )
-        cand = r[idx.to(r.device)]
-        self.embedding.copy_(torch.where(dead[:, None], cand, self.embedding))
-        self.embed_sum.copy_(torch.where(dead[:, None], cand, self.embed_sum))
-        self.cluster_size.copy_(torch.where(dead, torch.ones_like(self.cluster_size), self.cluster_size))
-        self.idle_steps.masked_fill_(dead, 0)
-        n_dead = dead.sum()
-        self.restarts.add_(n_dead)
+
+    def dead(self) -> torch.Tensor:
+        """Mask of codes unused for ``restart_window`` consecutive training steps."""
+        return self.idle_steps >= self.restart_window
+
+    @torch.no_grad()
+    def restart(self, r: torch.Tensor, generator: torch.Generator) -> int:
+        """Re-seed dead codes on distinct rows of the current residuals ``r``; returns how many."""
+        dead = self.dead()
+        n_dead = int(dead.sum())
+        if n_dead:
+            b = r.shape[0]
+            if b >= n_dead:
+                idx = torch.randperm(b, generator=generator)[:n_dead]
+            else:
+                idx = torch.randint(b, (n_dead,), generator=generator)
+            self._set(dead, r.float()[idx.to(r.device)], torch.ones(n_dead, device=r.device))
+            self.idle_steps[dead] = 0
+            self.restarts.add_(n_dead)
         return n_dead
 
 
@@ -177,8 +178,10 @@ class ResidualVQ(nn.Module):
             r = r - cb.embedding[cb.assign(r)]
 
     @torch.no_grad()
-    def ema_update(self, residuals, codes: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
-        return sum(
-            cb.ema_update(r, codes[:, i], generator)
-            for i, (cb, r) in enumerate(zip(self.levels, residuals, strict=True))
-        )
+    def ema_update(self, residuals, codes: torch.Tensor, generator: torch.Generator) -> int:
+        """EMA step of every level, then restarts (the dead check costs one host sync)."""
+        for i, (cb, r) in enumerate(zip(self.levels, residuals, strict=True)):
+            cb.ema_update(r, codes[:, i])
+        if not bool(torch.stack([cb.dead().any() for cb in self.levels]).any()):
+            return 0
+        return sum(cb.restart(r, generator) for cb, r in zip(self.levels, residuals, strict=True))

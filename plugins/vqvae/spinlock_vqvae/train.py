@@ -72,7 +72,7 @@ class Trainer:
         if not bool(model.quantizers[0].levels[0].initialized):
             self._init_codebooks(perm)
         sums = {"loss": 0.0, "mse": 0.0, "commit": 0.0, "independence": 0.0}
-        restarts = 0  # tensors accumulate on the device: one host sync per epoch, not per step
+        restarts = 0  # losses accumulate as device tensors: no host sync per step for logging
         for b in range(self.steps_per_epoch):
             xb = self.x_train[perm[b * self.batch : (b + 1) * self.batch]].to(self.device)
             lr = cfg.lr * lr_factor(self.step, self.steps_per_epoch, cfg)
@@ -100,7 +100,7 @@ class Trainer:
                 sums[key] = sums[key] + val.detach().float()
             self.step += 1
         val = evaluate(model, self.x_val, cfg, self.device)
-        record = {"epoch": self.epoch, "lr": lr, "restarts": int(restarts)}
+        record = {"epoch": self.epoch, "lr": lr, "restarts": restarts}
         record.update({f"train_{k}": float(v) / self.steps_per_epoch for k, v in sums.items()})
         record.update({f"val_{k}": v for k, v in val.items()})
         self.history.append(record)

@@ -117,14 +117,3 @@ def test_independence_term_has_a_gradient():
     loss = CategoricalRVQ.independence([z1, z2])
     loss.backward()
     assert loss > 0.05 and z1.grad.abs().sum() > 0 and z2.grad.abs().sum() > 0
-
-
-@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
-def test_cuda_bf16_fit_and_cpu_reload(planted, tmp_path):
-    table, cols, _ = planted
-    cfg = CategoricalVQVAEConfig(epochs=3, batch_size=64, hidden_dim=16, warmup_epochs=1, device="cuda")
-    tok = CategoricalVQVAE().fit(table, cols, cfg)
-    assert next(tok.model.parameters()).is_cuda
-    on_cpu = CategoricalVQVAE.load(tok.save(tmp_path / "tok.pt"), device="cpu")
-    agree = (on_cpu.encode(table, cols) == tok.encode(table, cols)).float().mean()
-    assert agree > 0.99  # float32 on both sides; only near-ties may differ between devices

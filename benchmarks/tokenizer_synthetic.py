@@ -92,3 +92,6 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
+
+# CI has no GPU, so the CUDA fit -> CPU reload check lives here, not in the unit tests: the
+# summary's ``reload_same_tokens_on_cpu`` says whether the reloaded model encodes identically.

@@ -51,6 +51,11 @@ def test_kmeans_finds_the_clusters():
     assert dist.max() < 0.2
 
 
+def _step(cb: EMACodebook, x: torch.Tensor, g: torch.Generator) -> None:
+    cb.ema_update(x, cb.assign(x))
+    cb.restart(x, g)
+
+
 def _codebook(window: int) -> EMACodebook:
     cb = EMACodebook(4, 2, decay=0.9, restart_window=window)
     cb._set(torch.ones(4, dtype=torch.bool), CENTERS.clone(), torch.full((4,), 16.0))
@@ -65,7 +70,7 @@ def test_unused_code_is_restarted_near_encoder_outputs_after_the_window():
     g = torch.Generator().manual_seed(0)
     for step in range(3):
         x = blobs(64, [0, 1, 2], seed=step)
-        cb.ema_update(x, cb.assign(x), g)
+        _step(cb, x, g)
         if step < 2:
             assert int(cb.restarts) == 0 and cb.embedding[3, 0] > 100
     assert int(cb.restarts) == 1
@@ -79,7 +84,7 @@ def test_no_restart_when_every_code_is_used():
     g = torch.Generator().manual_seed(0)
     for step in range(50):
         x = blobs(64, [0, 1, 2, 3], seed=step)
-        cb.ema_update(x, cb.assign(x), g)
+        _step(cb, x, g)
     assert int(cb.restarts) == 0
     assert torch.cdist(CENTERS, cb.embedding).diagonal().max() < 0.1
 
@@ -89,6 +94,6 @@ def test_ema_state_stays_consistent():
     g = torch.Generator().manual_seed(0)
     for step in range(5):
         x = blobs(32, [0, 1, 2, 3], seed=step)
-        cb.ema_update(x, cb.assign(x), g)
+        _step(cb, x, g)
     live = cb.cluster_size > 1e-6
     assert torch.allclose(cb.embedding[live] * cb.cluster_size[live, None], cb.embed_sum[live], atol=1e-4)
