@@ -8,7 +8,7 @@ from __future__ import annotations
 from ..specs import StageSpec
 from .config import ExtractConfig, GenerateConfig
 
-__all__ = ["GENERATE", "FEATURES", "GenerateConfig", "ExtractConfig"]
+__all__ = ["GENERATE", "FEATURES", "TOKENIZER", "GenerateConfig", "ExtractConfig"]
 
 GENERATE = StageSpec(
     name="generate",
@@ -29,4 +29,13 @@ FEATURES = StageSpec(
     config_keys=("features", "feature"),
     config_section="extract",
     config_class=ExtractConfig,
+)
+
+TOKENIZER = StageSpec(
+    name="tokenizer",
+    summary="Fit the selected tokenizer (tokenizer=NAME) on the run's per-sample feature tables.",
+    implementation="spinlock_core.stages.tokenizer:run",
+    requires=("features",),
+    outputs=("tokenizer/model.pt",),
+    config_keys=("tokenizer", "features", "feature"),
 )
