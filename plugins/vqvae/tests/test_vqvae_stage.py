@@ -60,3 +60,22 @@ def test_a_checkpoint_of_another_config_is_not_resumed(tmp_path):
     meta = json.loads((tmp_path / "tokenizer" / "model.json").read_text())
     assert meta["config"]["codebook_size"] == 4
     assert (tmp_path / "tokenizer" / "checkpoint.stale.json").is_file()
+
+
+def test_tokenize_and_report_commands(tmp_path):
+    import h5py
+    from typer.testing import CliRunner
+
+    from spinlock_core.cli import build_app
+
+    Runner(compose([*SMALL, f"run.dir={tmp_path}"])).run()
+    app, runner = build_app(), CliRunner()
+    result = runner.invoke(app, ["tokenize", str(tmp_path), "--tokenizer", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    with h5py.File(tmp_path / "features" / "tokens.h5") as f:
+        tokens, names = f["tokens"][...], json.loads(f.attrs["token_names"])
+    assert tokens.shape == (32, len(names)) and tokens.min() >= 0
+    result = runner.invoke(app, ["report", "tokenizer", str(tmp_path), "--out", str(tmp_path / "dash")])
+    assert result.exit_code == 0 and (tmp_path / "dash" / "training_curves.png").is_file()
+    missing = runner.invoke(app, ["tokenize", str(tmp_path), "--tokenizer", str(tmp_path / "nope")])
+    assert missing.exit_code == 1 and "no tokenizer at" in missing.output
