@@ -6,9 +6,9 @@ This module is light (specs and config classes only); implementations import on 
 from __future__ import annotations
 
 from ..specs import StageSpec
-from .config import ExtractConfig, GenerateConfig
+from .config import ExtractConfig, GenerateConfig, MNOConfig
 
-__all__ = ["GENERATE", "FEATURES", "TOKENIZER", "GenerateConfig", "ExtractConfig"]
+__all__ = ["GENERATE", "FEATURES", "TOKENIZER", "MNO", "GenerateConfig", "ExtractConfig", "MNOConfig"]
 
 GENERATE = StageSpec(
     name="generate",
@@ -38,4 +38,15 @@ TOKENIZER = StageSpec(
     requires=("features",),
     outputs=("tokenizer/model.pt",),
     config_keys=("tokenizer", "features", "feature"),
+)
+
+MNO = StageSpec(
+    name="mno",
+    summary="Train the selected backbone (backbone=NAME) on the stored trajectories with truncated BPTT.",
+    implementation="spinlock_core.stages.mno:run",
+    requires=("generate",),
+    outputs=("mno/model.pt",),
+    config_keys=("seed", "mno", "backbone"),
+    config_section="mno",
+    config_class=MNOConfig,
 )

@@ -7,7 +7,7 @@ from typing import Literal
 import attrs
 from attrs import validators as v
 
-__all__ = ["GenerateConfig", "ExtractConfig"]
+__all__ = ["GenerateConfig", "ExtractConfig", "MNOConfig", "TBPTTConfig"]
 
 
 @attrs.frozen(kw_only=True)
@@ -55,3 +55,45 @@ class ExtractConfig:
     """Samples per batch on the device; does not change any value (families are per-sample pure)."""
     reuse_inline: bool = True
     """Copy tables computed inline by ``generate`` instead of recomputing them."""
+
+
+@attrs.frozen(kw_only=True)
+class TBPTTConfig:
+    """Truncated backpropagation through time over the rollout horizon."""
+
+    window: int = attrs.field(default=32, validator=v.ge(1))
+    """Steps per window with gradient; the state is detached between windows."""
+    mode: Literal["windowed", "full", "last"] = "windowed"
+    """``windowed``: every window supervised; ``full``: one graph; ``last``: only the last window (the prototype)."""
+
+
+@attrs.frozen(kw_only=True)
+class MNOConfig:
+    """The ``mno`` stage: train the selected backbone to imitate the family from (θ, u0)."""
+
+    preset: str = "small"
+    """Backbone size preset (``small`` for CPUs and tests, ``base``, ``large``)."""
+    epochs: int = attrs.field(default=2, validator=v.ge(1))
+    """Passes over the training pairs (sample, realization)."""
+    batch_size: int = attrs.field(default=4, validator=v.ge(1))
+    """Trajectories per optimizer step."""
+    steps: int | None = attrs.field(default=None, validator=v.optional(v.ge(1)))
+    """Rollout horizon in stored steps (``null``: every stored step)."""
+    lr: float = attrs.field(default=3e-4, validator=v.gt(0))
+    """Peak learning rate of AdamW."""
+    weight_decay: float = attrs.field(default=0.01, validator=v.ge(0))
+    """AdamW weight decay."""
+    warmup_steps: int = attrs.field(default=10, validator=v.ge(0))
+    """Linear warm-up steps before the cosine decay."""
+    history: int = attrs.field(default=1, validator=v.ge(1))
+    """Past states the model reads."""
+    grad_clip: float | None = attrs.field(default=1.0, validator=v.optional(v.gt(0)))
+    """Clip the global gradient norm (``null``: no clipping)."""
+    tbptt: TBPTTConfig = attrs.Factory(TBPTTConfig)
+    """Windowing of the rollout."""
+    val_fraction: float = attrs.field(default=0.125, validator=[v.gt(0), v.lt(1)])
+    """Fraction of samples (not realizations) held out for validation."""
+    save_every: int = attrs.field(default=0, validator=v.ge(0))
+    """Also checkpoint every N optimizer steps (0: at the end of each epoch only)."""
+    keep: int = attrs.field(default=3, validator=v.ge(1))
+    """Step checkpoints kept (the newest); epoch, best and final checkpoints are always kept."""

@@ -11,13 +11,42 @@ Public API::
     FNOConfig, FNOBaseline                # neuraloperator baseline (optional extra)
 """
 
-from .conditioning import ThetaEmbedding, ThetaEncoder
+import importlib
+
 from .config import UAFNOConfig
-from .fno import FNOBaseline, FNOConfig, MissingExtraError
-from .layers import AFNO2D, AFNOBlock, kept_mode_indices, kept_mode_mask
-from .model import UAFNO, ParameterReport, build_u_afno, effective_parameter_count, parameter_report
-from .presets import PRESETS, preset
-from .rollout import WindowLoss, rollout, rollout_loss_windows, tbptt_windows
+
+_WHERE = {
+    "ThetaEmbedding": "conditioning",
+    "ThetaEncoder": "conditioning",
+    "FNOBaseline": "fno",
+    "FNOConfig": "fno",
+    "MissingExtraError": "fno",
+    "AFNO2D": "layers",
+    "AFNOBlock": "layers",
+    "kept_mode_indices": "layers",
+    "kept_mode_mask": "layers",
+    "UAFNO": "model",
+    "ParameterReport": "model",
+    "build_u_afno": "model",
+    "effective_parameter_count": "model",
+    "parameter_report": "model",
+    "PRESETS": "presets",
+    "preset": "presets",
+    "WindowLoss": "tbptt",
+    "rollout": "tbptt",
+    "rollout_loss_windows": "tbptt",
+    "tbptt_windows": "tbptt",
+}
+
+
+def __getattr__(name: str):
+    """Import on first use: listing plugins must not import torch."""
+    if name in _WHERE:
+        value = getattr(importlib.import_module(f".{_WHERE[name]}", __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "AFNO2D",
