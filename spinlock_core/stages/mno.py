@@ -214,6 +214,10 @@ def train(context, *, stop_after_steps: int | None = None) -> dict:
         for old in folder.glob("*"):
             old.rename(old.with_name(f"stale-{old.name}"))
         warn("mno checkpoints of another config were renamed stale-*; training afresh")
+
+    def save(path) -> None:
+        _save(path, model, optimizer, scheduler, state, data, meta_config, name, model_config)
+
     n_train = 0
     with progress(
         cfg.epochs * batches_per_epoch - state["step"], f"mno ({name}, {cfg.preset})", unit="batches"
@@ -241,17 +245,7 @@ def train(context, *, stop_after_steps: int | None = None) -> dict:
                 n_train += 1
                 advance(1)
                 if cfg.save_every and state["step"] % cfg.save_every == 0:
-                    _save(
-                        folder / f"step_{state['step']:08d}.pt",
-                        model,
-                        optimizer,
-                        scheduler,
-                        state,
-                        data,
-                        meta_config,
-                        name,
-                        model_config,
-                    )
+                    save(folder / f"step_{state['step']:08d}.pt")
                     _prune(folder, cfg.keep)
                 if stop_after_steps is not None and n_train >= stop_after_steps:
                     return {}
@@ -263,33 +257,13 @@ def train(context, *, stop_after_steps: int | None = None) -> dict:
             )
             if state["best"] is None or metrics["val_rel_l2"] < state["best"]:
                 state["best"] = metrics["val_rel_l2"]
-                _save(
-                    out / "best_model.pt",
-                    model,
-                    optimizer,
-                    scheduler,
-                    state,
-                    data,
-                    meta_config,
-                    name,
-                    model_config,
-                )
-            _save(
-                folder / f"epoch_{epoch + 1:04d}.pt",
-                model,
-                optimizer,
-                scheduler,
-                state,
-                data,
-                meta_config,
-                name,
-                model_config,
-            )
+                save(out / "best_model.pt")
+            save(folder / f"epoch_{epoch + 1:04d}.pt")
             info(
                 f"epoch {epoch + 1}: "
                 + ", ".join(f"{k} {v:.4g}" for k, v in metrics.items() if isinstance(v, float))
             )
-    _save(out / "model.pt", model, optimizer, scheduler, state, data, meta_config, name, model_config)
+    save(out / "model.pt")
     (out / "metrics.json").write_text(json.dumps(state["history"], indent=2))
     ds.close()
     return state["history"][-1] if state["history"] else {}
