@@ -43,7 +43,8 @@ STATUS = {"ok": 0, "diverged": 1, "failed": 2}
 _PART = re.compile(r"^part-(\d+)-(\d+)\.h5$")
 
 
-def _tmp_name(path: Path) -> Path:
+def temporary_name(path: Path) -> Path:
+    """Where to write ``path`` before renaming it into place (hidden, per process)."""
     return path.with_name(f".{path.name}.{os.getpid()}.tmp")
 
 
@@ -84,7 +85,7 @@ def write_part(
         raise ValueError("a part holds a contiguous run of sample indices")
     directory.mkdir(parents=True, exist_ok=True)
     path = directory / f"part-{indices[0]:09d}-{indices[-1]:09d}.h5"
-    tmp = _tmp_name(path)
+    tmp = temporary_name(path)
     with h5py.File(tmp, "w") as f:
         f.create_dataset("index", data=indices)
         _write_arrays(f, arrays, set(chunked), compression)
@@ -142,7 +143,7 @@ def merge_parts(directory: Path, shard: Path, attrs: dict[str, Any]) -> Path:
         m = _PART.match(p.name)
         sizes.append(int(m.group(2)) - int(m.group(1)) + 1)
     total = sum(sizes)
-    tmp = _tmp_name(shard)
+    tmp = temporary_name(shard)
     with h5py.File(tmp, "w") as out:
         start = 0
         for i, (p, size) in enumerate(zip(parts, sizes, strict=True)):
@@ -166,7 +167,7 @@ def write_manifest(root: Path, shards: list[Path], n_samples: int, attrs: dict[s
         **attrs,
     }
     path = root / "manifest.json"
-    tmp = _tmp_name(path)
+    tmp = temporary_name(path)
     tmp.write_text(json.dumps(manifest, indent=2, default=str))
     os.replace(tmp, path)
     return path

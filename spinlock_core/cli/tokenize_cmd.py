@@ -55,13 +55,14 @@ def tokenize(
     import numpy as np
 
     from ..stages.tokenizer import feature_table
+    from ..storage import temporary_name
 
     _, model, model_path = load_tokenizer(tokenizer)
     features = _features_path(dataset)
     table, columns = feature_table(features)
     tokens = model.encode(table, columns)
     out = features.with_name("tokens.h5")
-    tmp = out.with_name(f".{out.name}.tmp")
+    tmp = temporary_name(out)
     with h5py.File(tmp, "w") as f:
         f.create_dataset("tokens", data=np.asarray(tokens.cpu()), compression="gzip")
         f.create_dataset("global", data=np.asarray(model.global_ids(tokens).cpu()), compression="gzip")

@@ -21,7 +21,7 @@ from ..console import info, progress
 from ..errors import DatasetError
 from ..interfaces import DomainInfo, FeatureBatch, FeatureFamily, Grid
 from ..params import ParameterSpace
-from ..storage import Dataset
+from ..storage import Dataset, temporary_name
 
 __all__ = ["run", "extract_offline", "domain_info", "read_table"]
 
@@ -105,7 +105,7 @@ def _write(path: Path, tables: dict, manifests: dict, index: np.ndarray, attrs_:
     import h5py
 
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp = temporary_name(path)
     with h5py.File(tmp, "w") as f:
         f.create_dataset("index", data=index)
         for name, table in tables.items():
