@@ -37,6 +37,12 @@ __all__ = [
     "Column",
     "FeatureBatch",
     "FeatureFamily",
+    "Loss",
+    "LossContext",
+    "LossSetup",
+    "Score",
+    "AnalysisResult",
+    "Analysis",
 ]
 
 
@@ -242,3 +248,164 @@ class FeatureFamily(ABC):
     @abstractmethod
     def extract(self, batch: FeatureBatch) -> torch.Tensor:
         """Features of every sample, columns in the declared order; NaN where undefined."""
+
+
+@attrs.frozen(kw_only=True)
+class LossSetup:
+    """What a loss may read once, when the ``mno`` stage builds it.
+
+    ``tokenizer_path`` is the run's trained tokenizer checkpoint (``None`` when the run has
+    none); ``normaliser`` holds the per-channel ``mean``/``std`` (numpy ``[C]``) the fields are
+    normalised with, so a loss can return to physical units.
+    """
+
+    run_dir: Any  # pathlib.Path
+    dataset: Any  # spinlock_core.storage.Dataset
+    domain: DomainInfo
+    model: Any  # the backbone (torch.nn.Module), unwrapped
+    device: Any
+    horizon: int
+    normaliser: Mapping[str, Any]
+    tokenizer_path: Any = None
+
+
+@attrs.frozen(kw_only=True)
+class LossContext:
+    """One TBPTT window of one batch: where it sits in the horizon and what it is about.
+
+    ``pred``/``target`` passed beside it are ``[B, w, C, H, W]`` normalised fields of steps
+    ``window[0] + 1 .. window[1]`` (step ``t`` predicts state ``t + 1``).
+    """
+
+    window: tuple[int, int]
+    horizon: int
+    #: Steps that get a loss in this rollout (the horizon, or the last window for ``tbptt.mode=last``):
+    #: a per-step loss divided by it sums over the windows to a mean over the supervised steps.
+    supervised_steps: int
+    u0: Any  # torch.Tensor [B, C, H, W], normalised
+    theta: Mapping[str, Any]  # decoded θ, torch [B] per parameter
+    samples: Any  # numpy [B] sample indices into the dataset
+    realizations: Any  # numpy [B]
+    training: bool = True
+
+
+class Loss(ABC):
+    """A training loss of the ``mno`` stage: ``forward(pred, target, ctx) -> (scalar, logs)``.
+
+    Implementations are ``torch.nn.Module`` subclasses (so a loss with trainable parts, e.g. a
+    latent projector, hands them to the optimizer through ``parameters()``, follows
+    ``train()``/``eval()`` and is saved in checkpoints through ``state_dict()``). The stage
+    multiplies the scalar by the configured weight ``mno.loss.<name>``; ``logs`` are floats
+    averaged per epoch into the metrics. A loss that raises stops the run with its error.
+    """
+
+    name: ClassVar[str]
+
+    @abstractmethod
+    def forward(
+        self, pred: torch.Tensor, target: torch.Tensor, ctx: LossContext
+    ) -> tuple[torch.Tensor, dict]:
+        """The loss of one window (a 0-d tensor with a graph to ``pred``) and float logs."""
+
+
+@attrs.frozen(kw_only=True)
+class Score:
+    """One number of an analysis beside what chance gives: its draws under a stated null.
+
+    ``alternative`` says which side is better than chance ("greater", "less") or that both
+    sides are of interest ("two-sided"). The p-value is the permutation p-value with the
+    +1 correction, so it is never 0 and is valid for any number of draws; ``z`` is oriented
+    so that positive means better than chance (for "two-sided": above the null mean).
+    """
+
+    name: str
+    value: float
+    null_draws: tuple[float, ...] = attrs.field(converter=lambda v: tuple(float(x) for x in v))
+    alternative: Literal["greater", "less", "two-sided"] = "greater"
+    #: What the null is, in words (e.g. "shared columns permuted on B's side").
+    null: str = ""
+    unit: str = ""
+    doc: str = ""
+
+    @property
+    def null_mean(self) -> float:
+        return float(sum(self.null_draws) / len(self.null_draws)) if self.null_draws else math.nan
+
+    @property
+    def null_std(self) -> float:
+        n = len(self.null_draws)
+        if n < 2:
+            return math.nan
+        m = self.null_mean
+        return math.sqrt(sum((x - m) ** 2 for x in self.null_draws) / (n - 1))
+
+    @property
+    def z(self) -> float:
+        """Null standard deviations better than chance (``nan`` without a null spread)."""
+        sign = -1.0 if self.alternative == "less" else 1.0
+        diff, std = sign * (self.value - self.null_mean), self.null_std
+        if not std > 0:
+            return math.nan if diff == 0 or math.isnan(diff) else math.copysign(math.inf, diff)
+        return diff / std
+
+    @property
+    def p_value(self) -> float:
+        n = len(self.null_draws)
+        if n == 0 or math.isnan(self.value):
+            return math.nan
+        ge = sum(x >= self.value for x in self.null_draws)
+        le = sum(x <= self.value for x in self.null_draws)
+        if self.alternative == "greater":
+            return (1 + ge) / (1 + n)
+        if self.alternative == "less":
+            return (1 + le) / (1 + n)
+        return min(1.0, 2 * (1 + min(ge, le)) / (1 + n))
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON values (non-finite numbers as ``None``)."""
+
+        def num(x: float) -> float | None:
+            return float(x) if math.isfinite(x) else None
+
+        return {
+            "name": self.name,
+            "value": num(self.value),
+            "null_mean": num(self.null_mean),
+            "null_std": num(self.null_std),
+            "z": num(self.z),
+            "p_value": num(self.p_value),
+            "alternative": self.alternative,
+            "null": self.null,
+            "unit": self.unit,
+            "doc": self.doc,
+            "null_draws": [num(x) for x in self.null_draws],
+        }
+
+
+@attrs.frozen(kw_only=True)
+class AnalysisResult:
+    """What an analysis hands back: its scores (each beside its null), details, files written."""
+
+    name: str
+    scores: tuple[Score, ...] = attrs.field(converter=tuple)
+    #: JSON-able details (shared columns, matchings, matrices...).
+    summary: Mapping[str, Any] = attrs.Factory(dict)
+    files: tuple[Any, ...] = attrs.field(default=(), converter=tuple)  # pathlib.Path
+    #: One or two sentences a person reads first.
+    headline: str = ""
+
+
+class Analysis(ABC):
+    """An analysis of finished run directories (``spinlock.analyses``), e.g. codebook alignment.
+
+    Built as ``implementation(config)`` from its spec; ``run`` reads the runs' artefacts, writes
+    its report (Markdown, JSON, figures) into ``out_dir`` and returns the scores.
+    """
+
+    name: ClassVar[str]
+    #: How many run directories ``run`` takes (``compare-codebooks`` passes two).
+    runs: ClassVar[int] = 2
+
+    @abstractmethod
+    def run(self, runs: Sequence[Any], out_dir: Any) -> AnalysisResult:
+        """Analyse ``runs`` (run directories, ``pathlib.Path``) and write the report into ``out_dir``."""

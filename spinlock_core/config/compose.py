@@ -188,6 +188,12 @@ def _sections(data: dict) -> dict[str, _Section]:
         if spec.config_class is not None:
             path = f"feature.{family}"
             sections[path] = _Section(path, spec.config_class, f"features:{family}")
+    mno = data.get("mno")
+    for name in (mno.get("loss") or {}) if isinstance(mno, dict) else ():
+        spec = registry.load("losses", str(name))
+        if spec.config_class is not None:
+            path = f"loss.{name}"
+            sections[path] = _Section(path, spec.config_class, f"losses:{name}")
     return sections
 
 
@@ -314,6 +320,10 @@ def _structure_all(data: dict, sections: dict[str, _Section]) -> tuple[CoreConfi
             errors.append(
                 f"options for feature families that are not enabled or take none: {extra} @ feature"
             )
+    if loss_raw := data.get("loss"):
+        extra = sorted(set(loss_raw) - {p.split(".", 1)[1] for p in sections if p.startswith("loss.")})
+        if extra:
+            errors.append(f"options for losses that are not in mno.loss or take none: {extra} @ loss")
     if errors:
         raise ConfigError("\n".join(errors))
     return core, built

@@ -20,7 +20,7 @@ from ..seeding import sample_seed
 from ..storage import SCHEMA_VERSION, STATUS, write_part
 from .config import GenerateConfig
 
-__all__ = ["GenerationSetup", "generate_chunk", "chunk_batches", "simulate"]
+__all__ = ["GenerationSetup", "generate_chunk", "chunk_batches", "simulate", "simulate_states"]
 
 _REASONS = {0: "", 1: "non-finite value", 2: "|u| above generate.divergence_bound"}
 
@@ -169,25 +169,38 @@ class GenerationSetup:
         return {"status": {name: int((codes == code).sum()) for name, code in STATUS.items()}}
 
 
-def simulate(setup: GenerationSetup, indices: np.ndarray, theta: dict[str, np.ndarray]) -> dict[str, Any]:
-    """One batch's arrays (sample axis first), as stored in a part file."""
+def simulate_states(setup: GenerationSetup, indices: np.ndarray, theta: dict[str, np.ndarray]):
+    """``(ic types, u0, rollout result)`` of one batch, left on the device (no grad).
+
+    The samples' own seeds make every value; ``simulate`` stores them and the ``mno`` stage's
+    online mode trains on them without touching the disk.
+    """
     import torch
 
-    cfg, seed = setup.cfg, setup.config.core.seed
-    channels = len(setup.operator.channels)
+    seed = setup.config.core.seed
     with torch.no_grad():
         types, u0 = setup.ics.sample(
-            seed, indices, channels, setup.grid, setup.device, torch.float32, theta=theta
+            seed, indices, len(setup.operator.channels), setup.grid, setup.device, torch.float32, theta=theta
         )
         stepper = setup.operator.build(theta, indices, seed, setup.grid, setup.device, setup.dtype)
         result = rollout(
             stepper,
             u0.to(setup.dtype),
-            steps=cfg.steps,
+            steps=setup.cfg.steps,
             realizations=setup.realizations,
             stride=1,
-            bound=cfg.divergence_bound,
+            bound=setup.cfg.divergence_bound,
         )
+    return types, u0, result
+
+
+def simulate(setup: GenerationSetup, indices: np.ndarray, theta: dict[str, np.ndarray]) -> dict[str, Any]:
+    """One batch's arrays (sample axis first), as stored in a part file."""
+    import torch
+
+    cfg = setup.cfg
+    with torch.no_grad():
+        types, u0, result = simulate_states(setup, indices, theta)
         states = result.states.float()
         features = {}
         if setup.families:

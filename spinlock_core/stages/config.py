@@ -97,3 +97,19 @@ class MNOConfig:
     """Also checkpoint every N optimizer steps (0: at the end of each epoch only)."""
     keep: int = attrs.field(default=3, validator=v.ge(1))
     """Step checkpoints kept (the newest); epoch, best and final checkpoints are always kept."""
+    data: Literal["stored", "online"] = "stored"
+    """``stored``: targets read from the dataset; ``online``: re-simulated on the device from the samples' seeds."""
+    loss: dict[str, float] = attrs.Factory(lambda: {"traj": 1.0})
+    """Loss name (``spinlock.losses``) -> weight; each loss's options live in ``loss.<name>``."""
+    latent_sample_steps: int | None = attrs.field(default=None, validator=v.optional(v.ge(2)))
+    """Steps of each window the VQ losses (``commit``, ``latent``) compute features from (``null``: all)."""
+    precision: Literal["auto", "fp32", "bf16"] = "auto"
+    """``bf16``: autocast on CUDA (FFTs stay fp32); ``auto``: bf16 on CUDA, fp32 elsewhere."""
+    compile: bool = False
+    """``torch.compile`` the backbone's step (pays off on long runs on a GPU)."""
+    noise_std: float = attrs.field(default=0.0, validator=v.ge(0))
+    """Gaussian noise added to the state at each window start in training (rollout stability)."""
+    max_nonfinite_fraction: float = attrs.field(default=0.05, validator=[v.ge(0), v.le(1)])
+    """Optimizer steps with a NaN/Inf loss or gradient are skipped; above this fraction the run aborts."""
+    eval_figures: int = attrs.field(default=3, validator=v.ge(0))
+    """Validation trajectories drawn as predicted-vs-true PNGs at the end of training."""

@@ -1,19 +1,25 @@
-"""The ``mno`` stage: train a θ-conditioned backbone on the stored trajectories.
+"""The ``mno`` stage: train a θ-conditioned backbone to imitate the operator family from (θ, u0).
 
-Training pairs are (sample, realization) of the samples whose status is ok; the split into
-training and validation is by sample, from the seed. Each optimizer step rolls a batch out
-over the whole horizon with truncated BPTT (``mno.tbptt``): in ``windowed`` mode every window
-is supervised and the state is detached between windows. AdamW with linear warm-up then
-cosine decay; fields are normalised per channel with statistics of the training split.
+Each optimizer step rolls a batch out over the whole horizon with truncated BPTT
+(``mno.tbptt``): in ``windowed`` mode every window is supervised and the state is detached
+between windows. The loss of a window is ``Σ mno.loss[name] * loss_name(pred, target, ctx)``
+over the configured ``spinlock.losses`` plugins. AdamW with linear warm-up then cosine decay;
+fields are normalised per channel with statistics of the training split.
 
-Checkpoints (``mno/checkpoints/``) hold model, optimizer, scheduler, epoch, position in the
-epoch, history and normalisation, load with ``weights_only=True`` and are written atomically.
-Every random choice (split, shuffling, initialisation) derives from the seed and the epoch,
-so a run resumed from any checkpoint continues exactly as if it had not stopped.
+Under ``torchrun`` the global batch (``mno.batch_size`` per rank) is split across ranks and the
+gradients are averaged with one all-reduce per optimizer step (after the whole TBPTT rollout:
+a rollout calls the model once per step, so bucketed DDP hooks would fire per window). Rank 0
+validates, logs and writes checkpoints.
+
+Checkpoints (``mno/checkpoints/``) hold model, losses, optimizer, scheduler, epoch, position in
+the epoch, RNG states, history and normalisation, load with ``weights_only=True`` and are
+written atomically. Every random choice derives from the seed and the epoch, and RNG states are
+saved, so a run resumed from any checkpoint continues exactly as if it had not stopped.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import re
@@ -24,64 +30,22 @@ import numpy as np
 from .. import registry
 from ..checkpoint import load_checkpoint, read_metadata, save_checkpoint
 from ..console import info, progress, warn
-from ..errors import DatasetError
+from ..distributed import barrier, init_distributed, is_rank0, rank, world_size
+from ..errors import DatasetError, SpinlockError
+from ..interfaces import LossContext, LossSetup
 from ..seeding import generator_for, sample_seed
-from ..storage import STATUS, Dataset
-from .features import domain_info
+from ..storage import Dataset
+from .mno_data import make_targets, split_pairs
 
-__all__ = ["run", "train", "split_pairs"]
+__all__ = ["run", "train", "split_pairs", "tbptt_step", "NonFiniteError"]
 
 _STEP = re.compile(r"^(step|epoch)_(\d+)\.pt$")
 
 
-def split_pairs(status: np.ndarray, realizations: int, val_fraction: float, seed: int):
-    """``(train, val)`` arrays of ``(sample, realization)`` pairs, split by sample."""
-    import torch
+class NonFiniteError(SpinlockError):
+    """Too many optimizer steps had a NaN/Inf loss or gradient."""
 
-    ok = np.flatnonzero(status == STATUS["ok"])
-    if len(ok) < 2:
-        raise DatasetError(f"mno needs at least 2 samples whose status is ok, the dataset has {len(ok)}")
-    order = ok[torch.randperm(len(ok), generator=generator_for(seed, 0, "mno.split")).numpy()]
-    n_val = min(len(ok) - 1, max(1, round(val_fraction * len(ok))))
-
-    def pairs(samples):
-        return np.array([(i, m) for i in np.sort(samples) for m in range(realizations)], dtype=np.int64)
-
-    return pairs(order[n_val:]), pairs(order[:n_val])
-
-
-class _Data:
-    """Reads batches of pairs from the dataset: θ, normalised u0 and targets."""
-
-    def __init__(self, ds: Dataset, steps: int, device):
-        import torch
-
-        self.ds, self.device, self.steps = ds, device, steps
-        self.space = domain_info(ds).parameter_space
-        self.values = ds.read("theta/values")
-        self.mean = self.std = None
-        self.torch = torch
-
-    def fit_normaliser(self, pairs: np.ndarray) -> None:
-        samples = np.unique(pairs[:, 0])
-        traj = self.ds.read("trajectories", samples).astype(np.float64)  # [S, M, T, C, H, W]
-        self.mean = traj.mean(axis=(0, 1, 2, 4, 5))
-        self.std = traj.std(axis=(0, 1, 2, 4, 5)) + 1e-8
-
-    def batch(self, pairs: np.ndarray):
-        torch = self.torch
-        samples, realizations = pairs[:, 0], pairs[:, 1]
-        unique, inverse = np.unique(samples, return_inverse=True)
-        traj = self.ds.read("trajectories", unique)[inverse, realizations, : self.steps + 1].astype(
-            np.float32
-        )
-        traj = (traj - self.mean[None, None, :, None, None]) / self.std[None, None, :, None, None]
-        traj = torch.as_tensor(traj, dtype=torch.float32, device=self.device)
-        theta = self.space.from_matrix(self.values[samples])
-        theta = {
-            k: torch.as_tensor(np.asarray(v, dtype=np.float64), device=self.device) for k, v in theta.items()
-        }
-        return traj[:, 0], traj[:, 1:], theta
+    exit_code = 1
 
 
 def _schedule(warmup: int, total: int):
@@ -92,37 +56,6 @@ def _schedule(warmup: int, total: int):
         return 0.5 * (1 + math.cos(math.pi * min(1.0, progress_)))
 
     return factor
-
-
-def _mse(pred, target, _window):
-    return (pred - target).square().mean()
-
-
-def _validate(model, data: _Data, pairs: np.ndarray, cfg) -> dict:
-    """Rollout relative L2 over the horizon, and the persistence baseline's."""
-    import torch
-
-    model.eval()
-    errors, persistence = [], []
-    with torch.no_grad():
-        for start in range(0, len(pairs), cfg.batch_size):
-            u0, targets, theta = data.batch(pairs[start : start + cfg.batch_size])
-            preds, state = [], _history(u0, cfg.history)
-            for _ in range(targets.shape[1]):
-                nxt = model(state, theta, None)
-                preds.append(nxt)
-                state = torch.cat([state[:, u0.shape[1] :], nxt], dim=1)
-            pred = torch.stack(preds, dim=1)
-            norm = targets.flatten(2).norm(dim=2).clamp_min(1e-12)
-            errors.append(((pred - targets).flatten(2).norm(dim=2) / norm).mean(0))
-            persistence.append(((u0[:, None] - targets).flatten(2).norm(dim=2) / norm).mean(0))
-    model.train()
-    err, base = torch.stack(errors).mean(0), torch.stack(persistence).mean(0)
-    return {
-        "val_rel_l2": float(err.mean()),
-        "val_rel_l2_final": float(err[-1]),
-        "persistence_rel_l2": float(base.mean()),
-    }
 
 
 def _history(u0, history: int):
@@ -143,147 +76,65 @@ def _prune(folder: Path, keep: int) -> None:
         path.with_suffix(".json").unlink(missing_ok=True)
 
 
-def train(context, *, stop_after_steps: int | None = None) -> dict:
-    """Train (or resume) in ``context.run_dir/mno``; returns the final metrics.
-
-    ``stop_after_steps`` stops after that many optimizer steps of this call, as an interruption
-    would (tests of exact resume use it).
-    """
+def _precision(cfg, device) -> str:
     import torch
 
-    config, cfg = context.config, context.section("mno")
-    name = config.get("backbone.name")
-    if not name:
+    if cfg.precision == "auto":
+        return "bf16" if torch.device(device).type == "cuda" else "fp32"
+    return cfg.precision
+
+
+def _autocast(precision: str, device):
+    import torch
+
+    if precision == "bf16":
+        return torch.autocast(torch.device(device).type, dtype=torch.bfloat16)
+    return contextlib.nullcontext()
+
+
+def build_losses(config, cfg, setup: LossSetup) -> dict:
+    """``{name: (weight, loss module)}`` for every loss in ``mno.loss`` with a non-zero weight."""
+    if not cfg.loss:
         raise registry.UnknownPluginError(
-            f"mno needs backbone=NAME (installed: {', '.join(registry.available('backbones'))})"
+            f"mno.loss is empty: give at least one loss weight, e.g. mno.loss.traj=1 "
+            f"(installed losses: {', '.join(registry.available('losses'))})"
         )
-    spec = registry.load("backbones", name)
-    out = context.path("mno")
-    folder = out / "checkpoints"
-    folder.mkdir(parents=True, exist_ok=True)
-    meta_config = {
-        "mno": config.data.get("mno"),
-        "backbone": config.data.get("backbone"),
-        "seed": config.core.seed,
-    }
-    ds = Dataset(context.path("dataset"))
-    if not ds.has("trajectories"):
-        raise DatasetError(
-            "mno trains on stored trajectories: generate with generate.store_trajectories=true"
-        )
-    horizon = ds.shape("trajectories")[2] - 1
-    steps = min(cfg.steps or horizon, horizon)
-    data = _Data(ds, steps, context.device)
-    train_pairs, val_pairs = split_pairs(
-        ds.read("samples/status"), ds.shape("trajectories")[1], cfg.val_fraction, config.core.seed
-    )
-    data.fit_normaliser(train_pairs)
-    channels = ds.shape("trajectories")[3]
-    torch.manual_seed(sample_seed(config.core.seed, 0, "mno.init"))
-    model, model_config = spec.load_implementation()(
-        config.sections.get("backbone"),
-        preset_name=cfg.preset,
-        channels=channels,
-        history=cfg.history,
-        parameter_space=data.space,
-        device=context.device,
-    )
-    optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
-    batches_per_epoch = math.ceil(len(train_pairs) / cfg.batch_size)
-    scheduler = torch.optim.lr_scheduler.LambdaLR(
-        optimizer, _schedule(cfg.warmup_steps, cfg.epochs * batches_per_epoch)
-    )
-    state = {
-        "epoch": 0,
-        "position": 0,
-        "step": 0,
-        "history": [],
-        "best": None,
-        "loss_sum": 0.0,
-        "loss_count": 0,
-    }
-    latest = _latest(folder)
-    if latest is not None and read_metadata(latest).get("config") == meta_config:
-        saved, _ = load_checkpoint(latest, map_location=context.device)
-        model.load_state_dict(saved["model"])
-        optimizer.load_state_dict(saved["optimizer"])
-        scheduler.load_state_dict(saved["scheduler"])
-        state = {k: saved[k] for k in state}
-        info(f"resuming from {latest.name} (epoch {state['epoch']}, step {state['step']})")
-    elif latest is not None:
-        for old in folder.glob("*"):
-            old.rename(old.with_name(f"stale-{old.name}"))
-        warn("mno checkpoints of another config were renamed stale-*; training afresh")
-
-    def save(path) -> None:
-        _save(path, model, optimizer, scheduler, state, data, meta_config, name, model_config)
-
-    n_train = 0
-    with progress(
-        cfg.epochs * batches_per_epoch - state["step"], f"mno ({name}, {cfg.preset})", unit="batches"
-    ) as advance:
-        for epoch in range(state["epoch"], cfg.epochs):
-            order = train_pairs[
-                torch.randperm(
-                    len(train_pairs), generator=generator_for(config.core.seed, epoch, "mno.shuffle")
-                ).numpy()
-            ]
-            for b in range(state["position"], batches_per_epoch):
-                u0, targets, theta = data.batch(order[b * cfg.batch_size : (b + 1) * cfg.batch_size])
-                optimizer.zero_grad(set_to_none=True)
-                loss = tbptt_step(model, u0, targets, theta, cfg)
-                if cfg.grad_clip is not None:
-                    torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
-                optimizer.step()
-                scheduler.step()
-                state.update(
-                    step=state["step"] + 1,
-                    position=b + 1,
-                    loss_sum=state["loss_sum"] + loss,
-                    loss_count=state["loss_count"] + 1,
-                )
-                n_train += 1
-                advance(1)
-                if cfg.save_every and state["step"] % cfg.save_every == 0:
-                    save(folder / f"step_{state['step']:08d}.pt")
-                    _prune(folder, cfg.keep)
-                if stop_after_steps is not None and n_train >= stop_after_steps:
-                    return {}
-            count = state["loss_count"]
-            metrics = {"epoch": epoch + 1, "train_loss": state["loss_sum"] / count if count else None}
-            metrics |= _validate(model, data, val_pairs, cfg)
-            state.update(
-                epoch=epoch + 1, position=0, history=[*state["history"], metrics], loss_sum=0.0, loss_count=0
-            )
-            if state["best"] is None or metrics["val_rel_l2"] < state["best"]:
-                state["best"] = metrics["val_rel_l2"]
-                save(out / "best_model.pt")
-            save(folder / f"epoch_{epoch + 1:04d}.pt")
-            info(
-                f"epoch {epoch + 1}: "
-                + ", ".join(f"{k} {v:.4g}" for k, v in metrics.items() if isinstance(v, float))
-            )
-    save(out / "model.pt")
-    (out / "metrics.json").write_text(json.dumps(state["history"], indent=2))
-    ds.close()
-    return state["history"][-1] if state["history"] else {}
+    losses = {}
+    for name, weight in cfg.loss.items():
+        spec = registry.load("losses", name)
+        if weight == 0:
+            continue
+        options = config.sections.get(f"loss.{name}")
+        if options is None and spec.config_class is not None:
+            options = spec.config_class()
+        module = spec.load_implementation()(options, setup=setup)
+        losses[name] = (float(weight), module.to(setup.device))
+    if not losses:
+        raise SpinlockError("every mno.loss weight is 0: nothing would be trained")
+    return losses
 
 
-def tbptt_step(model, u0, targets, theta, cfg) -> float:
-    """Roll out over the horizon and backpropagate window by window; returns the mean loss.
+def tbptt_step(model, u0, targets, theta, cfg, losses, *, samples=None, realizations=None, autocast=None):
+    """Roll out over the horizon and backpropagate window by window.
 
-    ``windowed``: each window's loss (weighted by its share of the horizon) is backpropagated
+    Returns ``(total loss, logs, finite)``. ``windowed``: each window's loss is backpropagated
     at the window's end and the state is detached, so no gradient crosses a window boundary;
-    ``full``: one graph over the horizon; ``last``: only the last window has a graph and a loss.
+    ``full``: one graph over the horizon; ``last``: only the last window has a graph and a
+    loss. A non-finite window loss stops the rollout without a backward (``finite`` False).
     """
     import torch
 
+    autocast = autocast or contextlib.nullcontext
     steps, window, mode = targets.shape[1], cfg.tbptt.window, cfg.tbptt.mode
     bounds = [(s, min(s + window, steps)) for s in range(0, steps, window)]
-    state, channels, total, graph = _history(u0, cfg.history), u0.shape[1], 0.0, 0.0
+    supervised_steps = steps if mode != "last" else bounds[-1][1] - bounds[-1][0]
+    state, channels = _history(u0, cfg.history), u0.shape[1]
+    total, graph, logs = 0.0, 0.0, {}
     for start, stop in bounds:
         supervised = mode != "last" or stop == steps
-        with torch.set_grad_enabled(supervised):
+        if supervised and cfg.noise_std > 0:
+            state = state + cfg.noise_std * torch.randn_like(state)
+        with torch.set_grad_enabled(supervised), autocast():
             preds = []
             for _ in range(start, stop):
                 nxt = model(state, theta, None)
@@ -292,8 +143,26 @@ def tbptt_step(model, u0, targets, theta, cfg) -> float:
         if not supervised:
             state = state.detach()
             continue
-        share = (stop - start) / (steps if mode != "last" else stop - start)
-        loss = _mse(torch.stack(preds, dim=1), targets[:, start:stop], (start, stop)) * share
+        pred = torch.stack(preds, dim=1).float()
+        ctx = LossContext(
+            window=(start, stop),
+            horizon=steps,
+            supervised_steps=supervised_steps,
+            u0=u0,
+            theta=theta,
+            samples=samples,
+            realizations=realizations,
+            training=True,
+        )
+        loss = 0.0
+        for name, (weight, fn) in losses.items():
+            value, sub = fn(pred, targets[:, start:stop], ctx)
+            loss = loss + weight * value
+            logs[f"loss_{name}"] = logs.get(f"loss_{name}", 0.0) + float(value.detach())
+            for key, v in sub.items():
+                logs[f"{name}_{key}"] = logs.get(f"{name}_{key}", 0.0) + v / len(bounds)
+        if not torch.isfinite(loss.detach()):
+            return float("nan"), logs, False
         total += float(loss.detach())
         if mode == "full":
             graph = graph + loss
@@ -302,18 +171,292 @@ def tbptt_step(model, u0, targets, theta, cfg) -> float:
             state = state.detach()
     if mode == "full":
         graph.backward()
-    return total
+    return total, logs, True
 
 
-def _save(path, model, optimizer, scheduler, state, data, meta_config, name, model_config) -> None:
+def _allreduce_gradients(params, world: int) -> None:
+    """Average the gradients of ``params`` over ranks with one coalesced all-reduce."""
+    import torch
+    import torch.distributed as dist
+
+    grads = [p.grad if p.grad is not None else torch.zeros_like(p) for p in params]
+    flat = torch.cat([g.reshape(-1) for g in grads])
+    dist.all_reduce(flat)
+    flat /= world
+    offset = 0
+    for p, g in zip(params, grads, strict=True):
+        n = g.numel()
+        p.grad = flat[offset : offset + n].view_as(p).clone()
+        offset += n
+
+
+def _rank_pairs(order: np.ndarray, b: int, batch_size: int, r: int, world: int) -> np.ndarray:
+    """Rank ``r``'s share of global batch ``b`` (the order is padded to a multiple of ``world``)."""
+    size = batch_size * world
+    return order[b * size : (b + 1) * size][r::world]
+
+
+def _rng_state(device) -> dict:
+    import torch
+
+    state = {"cpu": torch.get_rng_state()}
+    if torch.device(device).type == "cuda":
+        state["cuda"] = torch.cuda.get_rng_state(device)
+    return state
+
+
+def _set_rng_state(state: dict, device) -> None:
+    import torch
+
+    torch.set_rng_state(state["cpu"].cpu())
+    if "cuda" in state and torch.device(device).type == "cuda":
+        torch.cuda.set_rng_state(state["cuda"].cpu(), device)
+
+
+def train(context, *, stop_after_steps: int | None = None) -> dict:
+    """Train (or resume) in ``context.run_dir/mno``; returns the final metrics.
+
+    ``stop_after_steps`` stops after that many optimizer steps of this call, as an interruption
+    would (tests of exact resume use it).
+    """
+    import torch
+
+    from .mno_eval import evaluate, validation_errors, write_figures
+
+    config, cfg, device = context.config, context.section("mno"), context.device
+    name = config.get("backbone.name")
+    if not name:
+        raise registry.UnknownPluginError(
+            f"mno needs backbone=NAME (installed: {', '.join(registry.available('backbones'))})"
+        )
+    spec = registry.load("backbones", name)
+    distributed = init_distributed(device)
+    r, world = rank(), world_size()
+    out = context.path("mno")
+    folder = out / "checkpoints"
+    folder.mkdir(parents=True, exist_ok=True)
+    meta_config = {
+        "mno": config.data.get("mno"),
+        "backbone": config.data.get("backbone"),
+        "loss": config.data.get("loss"),
+        "seed": config.core.seed,
+        "world_size": world,
+    }
+    ds = Dataset(context.path("dataset"))
+    data = make_targets(cfg.data, ds, device)
+    steps = min(cfg.steps or data.horizon, data.horizon)
+    train_pairs, val_pairs = split_pairs(
+        ds.read("samples/status"), data.realizations, cfg.val_fraction, config.core.seed
+    )
+    latest = _latest(folder)
+    resumable = latest is not None and read_metadata(latest).get("config") == meta_config
+    saved = load_checkpoint(latest, map_location=device)[0] if resumable else None
+    if saved is not None:
+        data.set_normaliser(saved["normaliser"]["mean"].numpy(), saved["normaliser"]["std"].numpy())
+    else:
+        data.fit_normaliser(train_pairs)
+    torch.manual_seed(sample_seed(config.core.seed, 0, "mno.init"))
+    model, model_config = spec.load_implementation()(
+        config.sections.get("backbone"),
+        preset_name=cfg.preset,
+        channels=data.channels,
+        history=cfg.history,
+        parameter_space=data.space,
+        device=device,
+    )
+    tokenizer_path = context.path("tokenizer") / "model.pt"
+    setup = LossSetup(
+        run_dir=Path(context.run_dir),
+        dataset=ds,
+        domain=data.info,
+        model=model,
+        device=device,
+        horizon=steps,
+        normaliser={"mean": data.mean, "std": data.std},
+        tokenizer_path=tokenizer_path if tokenizer_path.exists() else None,
+    )
+    losses = build_losses(config, cfg, setup)
+    params = [p for p in model.parameters() if p.requires_grad]
+    params += [p for _, fn in losses.values() for p in fn.parameters() if p.requires_grad]
+    if distributed:
+        for p in params:
+            torch.distributed.broadcast(p.data, src=0)
+    optimizer = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+    order_size = len(train_pairs) + (-len(train_pairs)) % world
+    batches_per_epoch = math.ceil(order_size / (cfg.batch_size * world))
+    scheduler = torch.optim.lr_scheduler.LambdaLR(
+        optimizer, _schedule(cfg.warmup_steps, cfg.epochs * batches_per_epoch)
+    )
+    precision = _precision(cfg, device)
+    step_model = torch.compile(model) if cfg.compile else model
+    state = {
+        "epoch": 0,
+        "position": 0,
+        "step": 0,
+        "history": [],
+        "best": None,
+        "sums": {},
+        "count": 0,
+        "skipped": 0,
+    }
+    torch.manual_seed(sample_seed(config.core.seed, r, "mno.noise"))
+    if saved is not None:
+        model.load_state_dict(saved["model"])
+        for loss_name, (_, fn) in losses.items():
+            fn.load_state_dict(saved["losses"].get(loss_name, {}))
+        optimizer.load_state_dict(saved["optimizer"])
+        scheduler.load_state_dict(saved["scheduler"])
+        state = {k: saved[k] for k in state}
+        _set_rng_state(saved["rng"], device)
+        info(f"resuming from {latest.name} (epoch {state['epoch']}, step {state['step']})")
+    elif latest is not None and is_rank0():
+        for old in folder.glob("*"):
+            old.rename(old.with_name(f"stale-{old.name}"))
+        warn("mno checkpoints of another config were renamed stale-*; training afresh")
+    barrier()
+
+    def save(path) -> None:
+        if is_rank0():
+            _save(
+                path,
+                model,
+                losses,
+                optimizer,
+                scheduler,
+                state,
+                data,
+                meta_config,
+                name,
+                model_config,
+                device,
+            )
+
+    def set_mode(training: bool) -> None:
+        model.train(training)
+        for _, fn in losses.values():
+            fn.train(training)
+
+    n_train = 0
+    if is_rank0():
+        info(
+            f"mno: {name} ({cfg.preset}), {sum(p.numel() for p in model.parameters()):,} parameters, "
+            f"{len(train_pairs)} training / {len(val_pairs)} validation trajectories, horizon {steps}, "
+            f"{precision}{', compiled' if cfg.compile else ''}, data {cfg.data}"
+            + (f", {world} ranks" if distributed else "")
+        )
+    with progress(
+        cfg.epochs * batches_per_epoch - state["step"], f"mno ({name}, {cfg.preset})", unit="batches"
+    ) as advance:
+        for epoch in range(state["epoch"], cfg.epochs):
+            set_mode(True)
+            perm = torch.randperm(
+                len(train_pairs), generator=generator_for(config.core.seed, epoch, "mno.shuffle")
+            ).numpy()
+            order = train_pairs[np.concatenate([perm, perm[: order_size - len(perm)]])]
+            for b in range(state["position"], batches_per_epoch):
+                pairs = _rank_pairs(order, b, cfg.batch_size, r, world)
+                u0, targets, theta = data.batch(pairs, steps)
+                optimizer.zero_grad(set_to_none=True)
+                loss, logs, finite = tbptt_step(
+                    step_model,
+                    u0,
+                    targets,
+                    theta,
+                    cfg,
+                    losses,
+                    samples=pairs[:, 0],
+                    realizations=pairs[:, 1],
+                    autocast=lambda: _autocast(precision, device),
+                )
+                if distributed:
+                    _allreduce_gradients(params, world)
+                    flag = torch.tensor([float(finite)], device=device)
+                    torch.distributed.all_reduce(flag, op=torch.distributed.ReduceOp.MIN)
+                    finite = bool(flag.item())
+                norm = torch.nn.utils.clip_grad_norm_(params, cfg.grad_clip or float("inf"))
+                finite = finite and bool(torch.isfinite(norm))
+                if finite:
+                    optimizer.step()
+                    sums = dict(state["sums"])
+                    for key, value in {"train_loss": loss, **logs}.items():
+                        sums[key] = sums.get(key, 0.0) + value
+                    state.update(sums=sums, count=state["count"] + 1)
+                else:
+                    state["skipped"] += 1
+                scheduler.step()
+                state.update(step=state["step"] + 1, position=b + 1)
+                _check_nonfinite(state, cfg)
+                n_train += 1
+                advance(1)
+                if cfg.save_every and state["step"] % cfg.save_every == 0:
+                    state["rng"] = _rng_state(device)
+                    save(folder / f"step_{state['step']:08d}.pt")
+                    if is_rank0():
+                        _prune(folder, cfg.keep)
+                if stop_after_steps is not None and n_train >= stop_after_steps:
+                    ds.close()
+                    return {}
+            set_mode(False)
+            count = state["count"]
+            metrics = {"epoch": epoch + 1, "step": state["step"], "skipped_steps": state["skipped"]}
+            metrics |= {k: v / count for k, v in state["sums"].items()} if count else {"train_loss": None}
+            metrics |= validation_errors(model, data, val_pairs, cfg, steps, precision, device)
+            state.update(epoch=epoch + 1, position=0, history=[*state["history"], metrics], sums={}, count=0)
+            state["rng"] = _rng_state(device)
+            if state["best"] is None or metrics["val_rel_l2"] < state["best"]:
+                state["best"] = metrics["val_rel_l2"]
+                save(out / "best_model.pt")
+            save(folder / f"epoch_{epoch + 1:04d}.pt")
+            if is_rank0():
+                info(
+                    f"epoch {epoch + 1}: "
+                    + ", ".join(f"{k} {v:.4g}" for k, v in metrics.items() if isinstance(v, float))
+                )
+    save(out / "model.pt")
+    result = state["history"][-1] if state["history"] else {}
+    if is_rank0():
+        (out / "metrics.json").write_text(json.dumps(state["history"], indent=2))
+        evaluation = evaluate(model, data, val_pairs, cfg, steps, precision, device)
+        (out / "evaluation.json").write_text(json.dumps(evaluation, indent=2))
+        write_figures(
+            model,
+            data,
+            val_pairs,
+            cfg,
+            steps,
+            precision,
+            device,
+            out / "figures",
+            state["history"],
+            evaluation,
+        )
+        result = {**result, "evaluation": evaluation["summary"]}
+    barrier()
+    ds.close()
+    return result
+
+
+def _check_nonfinite(state: dict, cfg) -> None:
+    skipped, done = state["skipped"], state["step"]
+    if skipped and skipped / done > cfg.max_nonfinite_fraction and done >= min(10, cfg.epochs):
+        raise NonFiniteError(
+            f"{skipped} of {done} optimizer steps had a NaN/Inf loss or gradient (above "
+            f"mno.max_nonfinite_fraction={cfg.max_nonfinite_fraction}); lower mno.lr, set "
+            f"mno.grad_clip, use mno.precision=fp32 or shorten mno.tbptt.window"
+        )
+
+
+def _save(path, model, losses, optimizer, scheduler, state, data, meta_config, name, model_config, device):
     import attrs
     import torch
 
     payload = {
         "model": model.state_dict(),
+        "losses": {k: fn.state_dict() for k, (_, fn) in losses.items()},
         "optimizer": optimizer.state_dict(),
         "scheduler": scheduler.state_dict(),
         **state,
+        "rng": state.get("rng") or _rng_state(device),
         "normaliser": {"mean": torch.as_tensor(data.mean), "std": torch.as_tensor(data.std)},
     }
     meta = {
@@ -321,6 +464,7 @@ def _save(path, model, optimizer, scheduler, state, data, meta_config, name, mod
         "name": name,
         "config": meta_config,
         "model_config": attrs.asdict(model_config),
+        "parameter_space": data.space.describe(),
         "epoch": state["epoch"],
         "step": state["step"],
     }
@@ -328,9 +472,15 @@ def _save(path, model, optimizer, scheduler, state, data, meta_config, name, mod
 
 
 def run(context) -> None:
-    metrics = train(context)
-    if metrics:
+    try:
+        metrics = train(context)
+    except FileNotFoundError as exc:
+        raise DatasetError(f"mno: {exc}") from exc
+    if metrics and is_rank0():
+        summary = metrics.get("evaluation", {})
         info(
             f"mno: validation rollout rel. L2 {metrics['val_rel_l2']:.4f} "
-            f"(persistence {metrics['persistence_rel_l2']:.4f}) after {metrics['epoch']} epochs"
+            f"(persistence {metrics['persistence_rel_l2']:.4f}"
+            + (f", VRMSE {summary['vrmse']:.4f}" if "vrmse" in summary else "")
+            + f") after {metrics['epoch']} epochs; figures in {context.path('mno') / 'figures'}"
         )

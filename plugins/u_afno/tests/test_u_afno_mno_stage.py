@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import types
+
 import attrs
 import pytest
 import torch
@@ -12,6 +14,8 @@ from spinlock_core.plugins import reset_plugin_manager
 from spinlock_core.runner import Runner, StageContext
 from spinlock_core.stages.config import MNOConfig, TBPTTConfig
 from spinlock_core.stages.mno import tbptt_step, train
+from spinlock_losses.specs import TrajOptions
+from spinlock_losses.traj import TrajectoryLoss
 
 SMALL = [
     "domain=reaction_diffusion",
@@ -84,7 +88,8 @@ def _grads(mode, steps=6, window=3):
     model, u0 = _Linear(), torch.ones(1, 1, 2, 2, requires_grad=True)
     targets = torch.zeros(1, steps, 1, 2, 2)
     cfg = attrs.evolve(MNOConfig(), tbptt=TBPTTConfig(window=window, mode=mode))
-    tbptt_step(model, u0, targets, None, cfg)
+    traj = TrajectoryLoss(TrajOptions(), setup=types.SimpleNamespace(horizon=steps))
+    tbptt_step(model, u0, targets, None, cfg, {"traj": (1.0, traj)})
     return model.a.grad.clone(), torch.zeros_like(u0) if u0.grad is None else u0.grad.clone()
 
 

@@ -1,0 +1,204 @@
+"""Rollout evaluation of a trained MNO: errors per horizon against baselines, and figures.
+
+All errors are in physical units (fields denormalised), per validation trajectory, then
+averaged over trajectories:
+
+* relative L2 (the FNO paper's): ``||pred_t - true_t|| / ||true_t||`` over channels and space;
+* VRMSE (The Well's): ``sqrt(mean_x (pred - true)^2 / (var_x(true) + 1e-7))`` per channel, then
+  averaged over channels; 1 is what predicting the spatial mean scores;
+* baselines: persistence (``u_t = u0``) and zero (``u_t = 0``).
+
+For stochastic families the trajectories of one sample differ by their noise only, and a
+deterministic model can at best predict their mean: ``truth_spread`` (each realization's
+relative L2 to the realization mean) is the error floor such a model cannot go below, and
+``mean_rel_l2`` scores the model against the realization mean.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .mno_data import _Targets
+
+__all__ = ["validation_errors", "evaluate", "write_figures", "rollout_batches"]
+
+
+def _rollout(model, u0, theta, steps: int, history: int, autocast):
+    import torch
+
+    state, channels, preds = torch.cat([u0] * history, dim=1), u0.shape[1], []
+    with torch.no_grad(), autocast:
+        for _ in range(steps):
+            nxt = model(state, theta, None)
+            preds.append(nxt.float())
+            state = torch.cat([state[:, channels:], nxt], dim=1)
+    return torch.stack(preds, dim=1)
+
+
+def rollout_batches(model, data: _Targets, pairs: np.ndarray, cfg, steps: int, precision: str, device):
+    """Yield ``(pairs, u0, pred, true)`` per batch, denormalised, ``pred``/``true`` ``[B, T, C, H, W]``."""
+    import torch
+
+    from .mno import _autocast
+
+    mean = torch.as_tensor(data.mean, dtype=torch.float32, device=device)[None, None, :, None, None]
+    std = torch.as_tensor(data.std, dtype=torch.float32, device=device)[None, None, :, None, None]
+    for start in range(0, len(pairs), cfg.batch_size):
+        chunk = pairs[start : start + cfg.batch_size]
+        u0, targets, theta = data.batch(chunk, steps)
+        pred = _rollout(model, u0, theta, steps, cfg.history, _autocast(precision, device))
+        yield chunk, u0[:, None] * std + mean, pred * std + mean, targets * std + mean
+
+
+def _rel_l2(pred, true):
+    """``[B, T]``."""
+    return (pred - true).flatten(2).norm(dim=2) / true.flatten(2).norm(dim=2).clamp_min(1e-12)
+
+
+def _vrmse(pred, true):
+    """``[B, T]``: per-channel VRMSE averaged over channels."""
+    var = true.var(dim=(-2, -1), unbiased=False)
+    mse = (pred - true).square().mean(dim=(-2, -1))
+    return (mse / (var + 1e-7)).sqrt().mean(dim=2)
+
+
+def validation_errors(model, data, pairs, cfg, steps, precision, device) -> dict:
+    """The per-epoch validation figures: rollout relative L2 (mean, final step) and persistence's."""
+    import torch
+
+    model.eval()
+    err, base = [], []
+    for _, u0, pred, true in rollout_batches(model, data, pairs, cfg, steps, precision, device):
+        err.append(_rel_l2(pred, true))
+        base.append(_rel_l2(u0.expand_as(true), true))
+    err, base = torch.cat(err).mean(0), torch.cat(base).mean(0)
+    return {
+        "val_rel_l2": float(err.mean()),
+        "val_rel_l2_final": float(err[-1]),
+        "persistence_rel_l2": float(base.mean()),
+    }
+
+
+def evaluate(model, data, pairs, cfg, steps, precision, device) -> dict:
+    """Errors per horizon step for the model and the baselines, and their means (``summary``)."""
+    import torch
+
+    model.eval()
+    curves: dict[str, list] = {k: [] for k in ("rel_l2", "vrmse", "persistence", "zero", "persistence_vrmse")}
+    by_sample: dict[int, list] = {}
+    for chunk, u0, pred, true in rollout_batches(model, data, pairs, cfg, steps, precision, device):
+        curves["rel_l2"].append(_rel_l2(pred, true))
+        curves["vrmse"].append(_vrmse(pred, true))
+        curves["persistence"].append(_rel_l2(u0.expand_as(true), true))
+        curves["persistence_vrmse"].append(_vrmse(u0.expand_as(true), true))
+        curves["zero"].append(_vrmse(torch.zeros_like(true), true))
+        for row, (sample, _) in enumerate(chunk):
+            by_sample.setdefault(int(sample), []).append((pred[row].cpu(), true[row].cpu()))
+    per_step = {k: torch.cat(v).mean(0).cpu().numpy() for k, v in curves.items()}
+    summary = {
+        "rel_l2": float(per_step["rel_l2"].mean()),
+        "rel_l2_final": float(per_step["rel_l2"][-1]),
+        "vrmse": float(per_step["vrmse"].mean()),
+        "persistence_rel_l2": float(per_step["persistence"].mean()),
+        "persistence_vrmse": float(per_step["persistence_vrmse"].mean()),
+        "zero_vrmse": float(per_step["zero"].mean()),
+        "trajectories": len(pairs),
+    }
+    if data.realizations > 1:
+        summary |= _distributional(by_sample)
+    return {"summary": summary, "per_step": {k: v.tolist() for k, v in per_step.items()}, "horizon": steps}
+
+
+def _distributional(by_sample: dict) -> dict:
+    """Error floor of a deterministic model on a stochastic family, and the model vs the mean."""
+    import torch
+
+    spread, to_mean = [], []
+    for runs in by_sample.values():
+        if len(runs) < 2:
+            continue
+        truths = torch.stack([t for _, t in runs])  # [M, T, C, H, W]
+        mean = truths.mean(0, keepdim=True)
+        spread.append(_rel_l2(truths, mean.expand_as(truths)).mean())
+        to_mean.append(_rel_l2(runs[0][0][None], mean).mean())
+    if not spread:
+        return {}
+    return {
+        "truth_spread": float(torch.stack(spread).mean()),
+        "mean_rel_l2": float(torch.stack(to_mean).mean()),
+    }
+
+
+def write_figures(
+    model, data, pairs, cfg, steps, precision, device, folder, history, evaluation=None
+) -> list:
+    """PNGs: training curves, error vs horizon, and predicted-vs-true rollouts of a few trajectories."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    folder.mkdir(parents=True, exist_ok=True)
+    written = []
+    if history:
+        fig, ax = plt.subplots(1, 2, figsize=(10, 3.5))
+        epochs = [h["epoch"] for h in history]
+        ax[0].plot(epochs, [h.get("train_loss") for h in history], marker="o", label="train loss")
+        ax[0].set(xlabel="epoch", ylabel="loss", yscale="log", title="training loss")
+        ax[1].plot(epochs, [h["val_rel_l2"] for h in history], marker="o", label="MNO")
+        ax[1].plot(epochs, [h["persistence_rel_l2"] for h in history], ls="--", label="persistence")
+        ax[1].set(xlabel="epoch", ylabel="rel. L2", title="validation rollout error")
+        ax[1].legend()
+        fig.tight_layout()
+        fig.savefig(folder / "training_curves.png", dpi=110)
+        plt.close(fig)
+        written.append(folder / "training_curves.png")
+    if evaluation is not None:
+        per_step, t = evaluation["per_step"], np.arange(1, steps + 1)
+        fig, ax = plt.subplots(1, 2, figsize=(10, 3.5))
+        ax[0].plot(t, per_step["rel_l2"], label="MNO")
+        ax[0].plot(t, per_step["persistence"], ls="--", label="persistence")
+        ax[0].set(xlabel="rollout step", ylabel="rel. L2", title="relative L2 vs horizon")
+        ax[1].plot(t, per_step["vrmse"], label="MNO")
+        ax[1].plot(t, per_step["persistence_vrmse"], ls="--", label="persistence")
+        ax[1].plot(t, per_step["zero"], ls=":", label="zero")
+        ax[1].set(xlabel="rollout step", ylabel="VRMSE", title="VRMSE vs horizon")
+        for axis in ax:
+            axis.legend()
+        fig.tight_layout()
+        fig.savefig(folder / "error_vs_horizon.png", dpi=110)
+        plt.close(fig)
+        written.append(folder / "error_vs_horizon.png")
+    shown = pairs[: cfg.eval_figures]
+    if not len(shown):
+        return written
+    chunk, u0, pred, true = next(rollout_batches(model, data, shown, cfg, steps, precision, device))
+    times = np.unique(np.linspace(0, steps - 1, min(5, steps)).round().astype(int))
+    for row, (sample, realization) in enumerate(chunk):
+        fig, axes = plt.subplots(3, len(times), figsize=(2.3 * len(times), 6.6), squeeze=False)
+        t_true, t_pred = true[row, :, 0].cpu().numpy(), pred[row, :, 0].cpu().numpy()
+        lo, hi = np.nanpercentile(t_true, [1, 99])
+        err = np.abs(t_pred - t_true)
+        for col, t in enumerate(times):
+            for r_, (img, cmap, vmin, vmax, label) in enumerate(
+                (
+                    (t_true[t], "viridis", lo, hi, "true"),
+                    (t_pred[t], "viridis", lo, hi, "MNO"),
+                    (err[t], "magma", 0, max(1e-12, float(np.nanmax(err))), "|error|"),
+                )
+            ):
+                axis = axes[r_, col]
+                axis.imshow(img, cmap=cmap, vmin=vmin, vmax=vmax)
+                axis.set_xticks([])
+                axis.set_yticks([])
+                if r_ == 0:
+                    axis.set_title(f"step {t + 1}")
+                if col == 0:
+                    axis.set_ylabel(label)
+        fig.suptitle(f"sample {int(sample)}, realization {int(realization)} (channel 0)")
+        fig.tight_layout()
+        path = folder / f"rollout_{int(sample)}_{int(realization)}.png"
+        fig.savefig(path, dpi=100)
+        plt.close(fig)
+        written.append(path)
+    return written
