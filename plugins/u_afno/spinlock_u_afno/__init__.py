@@ -3,23 +3,23 @@
 Public API::
 
     UAFNOConfig, preset, PRESETS          # configuration and named sizes
+    FNOConfig, fno_preset, FNO_PRESETS    # the fno baseline's configuration and sizes
     UAFNO, build_u_afno                   # the one-step model
     ThetaEmbedding, ThetaEncoder          # θ -> conditioning vector
     AFNO2D, AFNOBlock, kept_mode_mask     # the spectral mixer and its mode set
-    effective_parameter_count, parameter_report
+    effective_parameter_count, parameter_report, real_numel
     tbptt_windows, rollout_loss_windows, rollout, WindowLoss
-    FNOConfig, FNOBaseline                # neuraloperator baseline (optional extra)
+    FNOBaseline                           # neuraloperator baseline (optional extra)
 """
 
 import importlib
 
-from .config import UAFNOConfig
+from .config import FNOConfig, UAFNOConfig
 
 _WHERE = {
     "ThetaEmbedding": "conditioning",
     "ThetaEncoder": "conditioning",
     "FNOBaseline": "fno",
-    "FNOConfig": "fno",
     "MissingExtraError": "fno",
     "AFNO2D": "layers",
     "AFNOBlock": "layers",
@@ -30,7 +30,10 @@ _WHERE = {
     "build_u_afno": "model",
     "effective_parameter_count": "model",
     "parameter_report": "model",
+    "real_numel": "model",
+    "FNO_PRESETS": "presets",
     "PRESETS": "presets",
+    "fno_preset": "presets",
     "preset": "presets",
     "WindowLoss": "tbptt",
     "rollout": "tbptt",
@@ -53,6 +56,7 @@ __all__ = [
     "AFNOBlock",
     "FNOBaseline",
     "FNOConfig",
+    "FNO_PRESETS",
     "MissingExtraError",
     "PRESETS",
     "ParameterReport",
@@ -63,10 +67,12 @@ __all__ = [
     "WindowLoss",
     "build_u_afno",
     "effective_parameter_count",
+    "fno_preset",
     "kept_mode_indices",
     "kept_mode_mask",
     "parameter_report",
     "preset",
+    "real_numel",
     "rollout",
     "rollout_loss_windows",
     "tbptt_windows",

@@ -1,15 +1,18 @@
-"""The factory the ``mno`` stage calls through the ``spinlock.backbones`` entry point."""
+"""The factories the ``mno`` stage calls through the ``spinlock.backbones`` entry points.
+
+Both take the same arguments and return ``(model, config)``: ``options`` is the backbone's
+config section (its ``overrides`` are applied on top of the preset ``preset_name``); channels
+and history come from the data and ``mno.history``.
+"""
 
 from __future__ import annotations
 
-from .model import build_u_afno
-from .presets import preset
+from .presets import fno_preset, preset
 
 
-def build_backbone(options, *, preset_name: str, channels: int, history: int, parameter_space, device=None):
-    """A ``u_afno`` model for ``channels`` fields reading ``history`` past states."""
+def _config(make, options, preset_name: str, channels: int, history: int):
     overrides = dict(getattr(options, "overrides", None) or {})
-    config = preset(
+    return make(
         preset_name,
         **{
             "noise_channels": 0,
@@ -19,4 +22,19 @@ def build_backbone(options, *, preset_name: str, channels: int, history: int, pa
             "history": history,
         },
     )
+
+
+def build_backbone(options, *, preset_name: str, channels: int, history: int, parameter_space, device=None):
+    """A ``u_afno`` model for ``channels`` fields reading ``history`` past states."""
+    from .model import build_u_afno
+
+    config = _config(preset, options, preset_name, channels, history)
     return build_u_afno(config, parameter_space, device=device), config
+
+
+def build_fno(options, *, preset_name: str, channels: int, history: int, parameter_space, device=None):
+    """An ``fno`` baseline (neuraloperator's FNO) of the same interface; needs ``spinlock[neuralop]``."""
+    from .fno import FNOBaseline
+
+    config = _config(fno_preset, options, preset_name, channels, history)
+    return FNOBaseline(config, parameter_space).to(device=device), config

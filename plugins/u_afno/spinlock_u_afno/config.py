@@ -6,7 +6,7 @@ import attrs
 
 from spinlock_core.errors import ConfigError
 
-__all__ = ["UAFNOConfig", "PADDING_MODES", "CONDITIONING"]
+__all__ = ["UAFNOConfig", "FNOConfig", "PADDING_MODES", "CONDITIONING"]
 
 PADDING_MODES = ("circular", "zeros", "reflect", "replicate")
 CONDITIONING = ("film", "adanorm")
@@ -104,3 +104,40 @@ class UAFNOConfig:
     def downsample_factor(self) -> int:
         """``2**levels``: H and W must be multiples of it; periodic shifts by it commute with the net."""
         return 2**self.levels
+
+
+def _fno_at_least(bound: int):
+    def check(instance, attribute, value):
+        if value < bound:
+            raise ConfigError(f"fno.{attribute.name} must be >= {bound}, got {value}")
+
+    return check
+
+
+@attrs.frozen(kw_only=True)
+class FNOConfig:
+    """The ``fno`` baseline's architecture (names follow ``neuralop.models.FNO``)."""
+
+    in_channels: int = attrs.field(default=1, validator=_fno_at_least(1))
+    """Channels ``C`` of one state."""
+    out_channels: int = attrs.field(default=1, validator=_fno_at_least(1))
+    """Channels of the predicted state."""
+    history: int = attrs.field(default=1, validator=_fno_at_least(1))
+    """Past states given as input (``[B, C * history, H, W]``)."""
+    noise_channels: int = attrs.field(default=0, validator=_fno_at_least(0))
+    """Extra noise input channels (0: deterministic)."""
+    n_modes: int = attrs.field(default=16, validator=_fno_at_least(1))
+    """Fourier modes per dimension (neuralop's ``n_modes=(n_modes, n_modes)``: ``n_modes`` rows,
+    ``n_modes // 2 + 1`` rfft columns); modes above the grid's get no gradient."""
+    hidden_channels: int = attrs.field(default=64, validator=_fno_at_least(1))
+    """FNO width."""
+    n_layers: int = attrs.field(default=4, validator=_fno_at_least(1))
+    """Number of Fourier layers."""
+    residual: bool = True
+    """Predict ``u_t + scale * FNO(...)`` with a learned per-channel scale, like the U-AFNO."""
+    residual_scale_init: float = 0.1
+    """Initial residual scale."""
+
+    def __attrs_post_init__(self):
+        if self.residual and self.in_channels != self.out_channels:
+            raise ConfigError("fno.residual needs in_channels == out_channels")

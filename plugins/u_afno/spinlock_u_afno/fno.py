@@ -12,49 +12,21 @@ from __future__ import annotations
 import importlib
 from collections.abc import Mapping
 
-import attrs
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from spinlock_core.errors import ConfigError, PluginError
+from spinlock_core.errors import PluginError
 from spinlock_core.params import ParameterSpace
 
 from .conditioning import ThetaEncoder
+from .config import FNOConfig
 
 __all__ = ["FNOConfig", "FNOBaseline", "MissingExtraError", "theta_channel_count"]
 
 
 class MissingExtraError(PluginError, ImportError):
     """An optional dependency is not installed; the message names the extra to install."""
-
-
-@attrs.frozen(kw_only=True)
-class FNOConfig:
-    """The baseline's architecture (names follow ``neuralop.models.FNO``)."""
-
-    in_channels: int = 1
-    """Channels ``C`` of one state."""
-    out_channels: int = 1
-    """Channels of the predicted state."""
-    history: int = 1
-    """Past states given as input (``[B, C * history, H, W]``)."""
-    noise_channels: int = 0
-    """Extra noise input channels (0: deterministic)."""
-    n_modes: int = 16
-    """Fourier modes kept per dimension (neuralop's ``n_modes=(n_modes, n_modes)``)."""
-    hidden_channels: int = 64
-    """FNO width."""
-    n_layers: int = 4
-    """Number of Fourier layers."""
-    residual: bool = True
-    """Predict ``u_t + scale * FNO(...)`` with a learned per-channel scale, like the U-AFNO."""
-    residual_scale_init: float = 0.1
-    """Initial residual scale."""
-
-    def __attrs_post_init__(self):
-        if self.residual and self.in_channels != self.out_channels:
-            raise ConfigError("fno.residual needs in_channels == out_channels")
 
 
 def _import_fno():
@@ -96,6 +68,14 @@ class FNOBaseline(nn.Module):
             self.residual_scale = nn.Parameter(torch.full((cfg.out_channels,), cfg.residual_scale_init))
         else:
             self.register_parameter("residual_scale", None)
+
+    def make_noise(self, like: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor | None:
+        """Standard normal noise ``[B, noise_channels, H, W]`` matching ``like`` (``None`` if unused)."""
+        n = self.config.noise_channels
+        if not n:
+            return None
+        b, _, h, w = like.shape
+        return torch.randn(b, n, h, w, generator=generator, device=like.device, dtype=like.dtype)
 
     def theta_channels(self, theta: Mapping[str, torch.Tensor] | None, like: torch.Tensor) -> torch.Tensor:
         """θ as constant maps ``[B, theta_channel_count, H, W]``."""

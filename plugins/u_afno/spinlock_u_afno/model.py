@@ -15,7 +15,14 @@ from .conditioning import ThetaEmbedding
 from .config import UAFNOConfig
 from .layers import AFNOBlock, CondNorm, ConvResBlock, Downsample, Upsample
 
-__all__ = ["UAFNO", "build_u_afno", "effective_parameter_count", "parameter_report", "ParameterReport"]
+__all__ = [
+    "UAFNO",
+    "build_u_afno",
+    "effective_parameter_count",
+    "parameter_report",
+    "ParameterReport",
+    "real_numel",
+]
 
 
 class UAFNO(nn.Module):
@@ -170,11 +177,17 @@ class UAFNO(nn.Module):
 
 @attrs.frozen
 class ParameterReport:
-    """Parameter accounting of one backward pass (element counts, not tensor counts)."""
+    """Parameter accounting of one backward pass, in real scalars (a complex element counts 2,
+    so models that store spectral weights as complex tensors compare fairly)."""
 
     total: int
     effective: int
     dead: tuple[str, ...]  # names of parameter tensors with at least one zero-gradient element
+
+
+def real_numel(p: torch.Tensor) -> int:
+    """Real scalars in ``p``: ``numel``, doubled for complex tensors."""
+    return p.numel() * (2 if p.is_complex() else 1)
 
 
 def parameter_report(model: nn.Module, example_inputs: Sequence | Mapping, seed: int = 0) -> ParameterReport:
@@ -194,11 +207,11 @@ def parameter_report(model: nn.Module, example_inputs: Sequence | Mapping, seed:
     grads = torch.autograd.grad((out * proj).sum(), [p for _, p in params], allow_unused=True)
     effective, dead = 0, []
     for (name, p), g in zip(params, grads, strict=True):
-        nz = 0 if g is None else int((g != 0).sum())
+        nz = 0 if g is None else int((torch.view_as_real(g) if g.is_complex() else g).ne(0).sum())
         effective += nz
-        if nz < p.numel():
+        if nz < real_numel(p):
             dead.append(name)
-    total = sum(p.numel() for _, p in params)
+    total = sum(real_numel(p) for _, p in params)
     return ParameterReport(total=total, effective=effective, dead=tuple(dead))
 
 

@@ -7,6 +7,10 @@ small     ~0.5 M       CPU tests and the default run
 base      ~20 M        single-GPU studies at 64x64 / 128x128
 large     ~150-230 M   the prototype's scale, with every parameter reachable
 ========  ===========  =======================================================
+
+The ``fno`` baseline has presets of the same names at about the same parameter counts
+(:data:`FNO_PRESETS`; real scalars, a complex spectral weight counts twice), so ``mno.preset``
+means the same size for either backbone.
 """
 
 from __future__ import annotations
@@ -15,11 +19,12 @@ import attrs
 
 from spinlock_core.errors import ConfigError
 
-from .config import UAFNOConfig
+from .config import FNOConfig, UAFNOConfig
 
-__all__ = ["PRESETS", "preset"]
+__all__ = ["PRESETS", "preset", "FNO_PRESETS", "fno_preset"]
 
 PRESETS: dict[str, UAFNOConfig] = {}
+FNO_PRESETS: dict[str, FNOConfig] = {}
 
 
 def preset(name: str, **overrides) -> UAFNOConfig:
@@ -31,6 +36,17 @@ def preset(name: str, **overrides) -> UAFNOConfig:
     except TypeError as e:
         fields = [f.name for f in attrs.fields(UAFNOConfig)]
         raise ConfigError(f"bad u_afno override {sorted(overrides)}: {e}; valid fields: {fields}") from None
+
+
+def fno_preset(name: str, **overrides) -> FNOConfig:
+    """The named ``fno`` preset with ``overrides`` applied."""
+    if name not in FNO_PRESETS:
+        raise ConfigError(f"unknown fno preset {name!r}; valid: {sorted(FNO_PRESETS)}")
+    try:
+        return attrs.evolve(FNO_PRESETS[name], **overrides)
+    except TypeError as e:
+        fields = [f.name for f in attrs.fields(FNOConfig)]
+        raise ConfigError(f"bad fno override {sorted(overrides)}: {e}; valid fields: {fields}") from None
 
 
 PRESETS["small"] = UAFNOConfig(
@@ -61,3 +77,9 @@ PRESETS["large"] = UAFNOConfig(
     cond_dim=256,
     theta_hidden=256,
 )
+
+# FNO sizes (neuraloperator 2.0, one channel, the 4-parameter test θ space; real scalars):
+# small ~0.34 M, base ~19 M, large ~161 M. n_modes=32 keeps every weight reachable at 32x32 and up.
+FNO_PRESETS["small"] = FNOConfig(n_modes=8, hidden_channels=32, n_layers=4)
+FNO_PRESETS["base"] = FNOConfig(n_modes=16, hidden_channels=128, n_layers=4)
+FNO_PRESETS["large"] = FNOConfig(n_modes=32, hidden_channels=192, n_layers=4)

@@ -8,7 +8,7 @@ import attrs
 
 from spinlock_core.specs import ComponentSpec
 
-__all__ = ["UAFNOOptions", "U_AFNO"]
+__all__ = ["UAFNOOptions", "U_AFNO", "FNOOptions", "FNO"]
 
 
 @attrs.frozen(kw_only=True)
@@ -26,4 +26,21 @@ U_AFNO = ComponentSpec(
     summary="θ-conditioned U-Net with an AFNO bottleneck (the meta neural operator); presets small/base/large.",
     implementation="spinlock_u_afno.backbone:build_backbone",
     config_class=UAFNOOptions,
+)
+
+
+@attrs.frozen(kw_only=True)
+class FNOOptions:
+    """The ``backbone`` section for ``fno``: fields of :class:`~spinlock_u_afno.FNOConfig` that
+    override the preset chosen by ``mno.preset`` (channels and history come from the data)."""
+
+    overrides: dict[str, Any] = attrs.Factory(dict)
+    """e.g. ``{n_modes: 12, hidden_channels: 64}``; unknown names are an error listing the valid ones."""
+
+
+FNO = ComponentSpec(
+    name="fno",
+    summary="Baseline: neuraloperator's FNO with θ as constant input channels (pip install spinlock[neuralop]).",
+    implementation="spinlock_u_afno.backbone:build_fno",
+    config_class=FNOOptions,
 )
