@@ -229,6 +229,12 @@ def _target_type(key: str, sections: dict[str, _Section]):
                     return Any
                 tp = _field_type(tp, name, key)
             return tp
+    if parts[0] == "loss" and len(parts) > 2:
+        enabled = sorted(p.split(".", 1)[1] for p in sections if p.startswith("loss."))
+        raise ConfigError(
+            f"options for loss {parts[1]!r}, which is not in mno.loss or takes none: add it first with "
+            f"mno.loss.{parts[1]}=WEIGHT (losses with options in mno.loss: {', '.join(enabled) or 'none'}) @ {key}"
+        )
     tp = CoreConfig
     for name in parts:
         if not attrs.has(tp):
@@ -375,7 +381,11 @@ def compose(args=(), *, from_data: dict | None = None) -> ResolvedConfig:
     root_level = [o for o in assignments if o.key.split(".")[0] in _CORE_KEYS]
     _apply(data, root_level, None)
     sections = _sections(data)
-    _apply(data, [o for o in assignments if o not in root_level], sections)
+    rest = [o for o in assignments if o not in root_level]
+    late = [o for o in rest if o.key.split(".")[0] == "loss"]  # loss.<name> exists once mno.loss is set
+    _apply(data, [o for o in rest if o not in late], sections)
+    sections = _sections(data)
+    _apply(data, late, sections)
     core, built = _structure_all(data, sections)
     _check_names(core)
     data = _normalise(data, core, built)

@@ -23,6 +23,7 @@ import contextlib
 import json
 import math
 import re
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -381,11 +382,13 @@ def train(context, *, stop_after_steps: int | None = None) -> dict:
                     for key, value in {"train_loss": loss, **logs}.items():
                         sums[key] = sums.get(key, 0.0) + value
                     state.update(sums=sums, count=state["count"] + 1)
+                    scheduler.step()
                 else:
                     state["skipped"] += 1
-                scheduler.step()
+                    with warnings.catch_warnings():  # the schedule advances over a skipped step too
+                        warnings.simplefilter("ignore", UserWarning)
+                        scheduler.step()
                 state.update(step=state["step"] + 1, position=b + 1)
-                _check_nonfinite(state, cfg)
                 n_train += 1
                 advance(1)
                 if cfg.save_every and state["step"] % cfg.save_every == 0:
@@ -393,6 +396,7 @@ def train(context, *, stop_after_steps: int | None = None) -> dict:
                     save(folder / f"step_{state['step']:08d}.pt")
                     if is_rank0():
                         _prune(folder, cfg.keep)
+                _check_nonfinite(state, cfg)
                 if stop_after_steps is not None and n_train >= stop_after_steps:
                     ds.close()
                     return {}
