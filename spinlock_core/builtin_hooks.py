@@ -1,5 +1,6 @@
 """The core's own hook implementations, registered through the ``spinlock.plugins`` entry point
-like any third-party plugin: ``spinlock inspect`` for run directories and checkpoints."""
+like any third-party plugin: ``spinlock inspect`` for run directories and checkpoints, and the
+run report's sections."""
 
 from __future__ import annotations
 
@@ -127,3 +128,10 @@ def describe_artefact(path):
     if path.suffix == ".pt" and path.with_suffix(".json").is_file():
         return _describe_checkpoint(path)
     return None
+
+
+@hookimpl
+def register_report_sections(register, run):
+    from .report.core import register_core_sections
+
+    register_core_sections(register, run)

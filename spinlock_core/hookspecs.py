@@ -79,3 +79,16 @@ def describe_artefact(path):
     Return a ``rich`` renderable (or a string) if this plugin recognises the artefact,
     else ``None``; the first non-``None`` answer wins.
     """
+
+
+@hookspec
+def register_report_sections(register, run):
+    """Add sections to a run's report page (``spinlock report RUN_DIR``, and after ``spinlock run``).
+
+    Called once per report. ``run`` is a ``spinlock_core.report.RunArtefacts`` (the run
+    directory ``run.dir``, its saved config ``run.config``, stage stamps ``run.stamps()``);
+    ``register(section)`` adds one ``spinlock_core.report.Section`` (text, tables and PNG
+    figures; ``order`` places it, the core's own run from 0 to 50). Return
+    ``Section.not_run(...)`` when the artefacts it shows are missing. Each plugin's call is
+    isolated: an exception becomes an error section, not a lost report. Returns nothing.
+    """

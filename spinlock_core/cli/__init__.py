@@ -19,7 +19,16 @@ def _version(value: bool) -> None:
 
 def build_app() -> typer.Typer:
     from ..plugins import get_plugin_manager
-    from . import config_cmd, inspect_cmd, plugins_cmd, replay_cmd, run_cmd, tokenize_cmd, visualize_cmd
+    from . import (
+        config_cmd,
+        inspect_cmd,
+        plugins_cmd,
+        replay_cmd,
+        report_cmd,
+        run_cmd,
+        tokenize_cmd,
+        visualize_cmd,
+    )
 
     app = typer.Typer(
         name="spinlock",
@@ -51,7 +60,7 @@ def build_app() -> typer.Typer:
     app.add_typer(plugins_cmd.app, name="plugins")
     app.add_typer(visualize_cmd.app, name="visualize")
     app.command("tokenize")(tokenize_cmd.tokenize)
-    app.add_typer(tokenize_cmd.report_app, name="report")
+    app.command("report")(report_cmd.report)
 
     def register(command, name: str | None = None, help: str | None = None) -> None:  # noqa: A002
         if isinstance(command, typer.Typer):

@@ -17,6 +17,9 @@ def run(
         Path | None, typer.Option("--from", help="Re-run the resolved config saved in this run directory.")
     ] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Show what would run, run nothing.")] = False,
+    report: Annotated[
+        bool, typer.Option("--report/--no-report", help="Write RUN_DIR/report.html at the end.")
+    ] = True,
 ) -> None:
     """Run a stage (stage=NAME) or the pipeline (stage=all, the default) in a run directory."""
     from ..config import compose, config_from_file
@@ -33,3 +36,23 @@ def run(
         return
     runner.run()
     info(f"[bold green]done[/bold green]: {runner.run_dir}")
+    if report:
+        _report(runner.run_dir)
+
+
+def _report(run_dir: Path) -> None:
+    """Write the run's report on rank 0; a failure to render warns and never fails the run."""
+    from ..console import warn
+    from ..distributed import is_rank0
+
+    if not is_rank0():
+        return
+    try:
+        from .report_cmd import write_run_report
+
+        write_run_report(run_dir)
+    except Exception as exc:
+        warn(
+            f"the run finished but its report could not be written ({type(exc).__name__}: {exc}); "
+            f"retry with `spinlock report {run_dir}`"
+        )

@@ -1,4 +1,4 @@
-"""``spinlock tokenize`` and ``spinlock report tokenizer``: use a trained tokenizer."""
+"""``spinlock tokenize`` and ``spinlock report tokenizer`` (wired by ``report_cmd``): use a trained tokenizer."""
 
 from __future__ import annotations
 
@@ -10,8 +10,6 @@ import typer
 
 from ..errors import CheckpointError, DatasetError
 from ._common import guarded
-
-report_app = typer.Typer(help="Reports and dashboards of a run's artefacts.", no_args_is_help=True)
 
 
 def _model_path(path: Path) -> Path:
@@ -73,7 +71,6 @@ def tokenize(
     typer.echo(f"wrote {out}: {tokens.shape[0]} samples x {tokens.shape[1]} tokens")
 
 
-@report_app.command("tokenizer")
 @guarded
 def report_tokenizer(
     run_dir: Annotated[Path, typer.Argument(help="A run directory or tokenizer model.pt.")],

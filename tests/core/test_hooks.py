@@ -7,6 +7,7 @@ import pytest
 
 from spinlock_core import hookspecs
 from spinlock_core.checkpoint import save_checkpoint
+from spinlock_core.hookspecs import hookimpl
 from spinlock_core.plugins import get_plugin_manager
 
 from ..conftest import TOY
@@ -59,6 +60,32 @@ def test_hook_describe_artefact_unknown_file_is_an_error(cli, tmp_path):
     (tmp_path / "thing.bin").write_text("x")
     result = cli("inspect", str(tmp_path / "thing.bin"))
     assert result.exit_code == 1 and "not an artefact" in result.output
+
+
+def test_hook_register_report_sections_adds_a_plugin_section(cli, tmp_path):
+    assert cli("run", *TOY, "stage=t_make", "--no-report").exit_code == 0
+    run_dir = tmp_path / "runs" / "toy" / "default"
+    result = cli("report", str(run_dir))
+    assert result.exit_code == 0, result.output
+    page = (run_dir / "report.html").read_text()
+    assert '<section id="toy">' in page and "made.txt" in page and "toy value" in page
+
+
+class _BrokenReportPlugin:
+    @hookimpl
+    def register_report_sections(self, register, run):
+        raise RuntimeError("broken on purpose")
+
+
+def test_hook_register_report_sections_failure_becomes_an_error_section(cli, tmp_path):
+    from spinlock_core.report import RunArtefacts, collect_sections
+
+    assert cli("run", *TOY, "stage=t_make", "--no-report").exit_code == 0
+    get_plugin_manager().register(_BrokenReportPlugin(), name="broken")
+    sections = {s.key: s for s in collect_sections(RunArtefacts(tmp_path / "runs" / "toy" / "default"))}
+    assert sections["plugin-broken"].status == "error"
+    assert "broken on purpose" in sections["plugin-broken"].blocks[0].text
+    assert sections["toy"].status == "ok" and sections["run"].status == "ok"  # the others are kept
 
 
 def test_only_selected_hook_plugins_load(monkeypatch, cli):

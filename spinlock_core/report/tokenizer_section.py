@@ -1,0 +1,159 @@
+"""The report's tokenizer section: metrics, the plugin's dashboards, and token usage on this run.
+
+Generic over tokenizers (``spinlock.tokenizers``): the model is loaded through the plugin named
+in its checkpoint metadata and used only through ``encode`` and ``token_names`` (plus
+``codebook_sizes`` when the tokenizer has them). Dashboards are the PNGs the tokenizer stage
+wrote with the plugin's ``dashboards`` extra (``tokenizer/dashboards/``); they are drawn
+afresh into a temporary folder when the stage ran without them.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from .cells import fmt
+from .model import Figure, RunArtefacts, Section, Table, Text
+from .plotting import subplots, to_png
+
+__all__ = ["tokenizer_section"]
+
+KEY, TITLE, ORDER = "tokenizer", "Tokenizer", 30
+#: Shown first in the headline, when the tokenizer reports them.
+HEADLINE_METRICS = ("quality", "r2_overall", "utilization_mean", "perplexity_mean")
+
+
+def _load(model_path: Path, meta: dict):
+    from .. import registry
+
+    spec = registry.load("tokenizers", meta["name"])
+    return spec, spec.load_implementation().load(model_path, device="cpu")
+
+
+def _dashboards(run: RunArtefacts, spec, model) -> list[Figure]:
+    folder = run.path("tokenizer/dashboards")
+    if sorted(folder.glob("*.png")):
+        return [Figure.from_file(p, caption=p.stem.replace("_", " ")) for p in sorted(folder.glob("*.png"))]
+    if "dashboards" not in spec.extras:
+        return []
+    from ..specs import import_object
+
+    with tempfile.TemporaryDirectory() as tmp:
+        paths = import_object(spec.extras["dashboards"])(model, Path(tmp))
+        return [Figure.from_file(p, caption=Path(p).stem.replace("_", " ")) for p in sorted(map(Path, paths))]
+
+
+def _positions_sizes(model, n_positions: int) -> list[int | None]:
+    sizes = getattr(model, "codebook_sizes", None)
+    flat = [int(k) for per_category in sizes for k in per_category] if sizes else []
+    return flat if len(flat) == n_positions else [None] * n_positions
+
+
+def _usage(tokens: np.ndarray, names: list[str], sizes: list[int | None]) -> tuple[Table, Figure]:
+    """Per token position: samples per code (heatmap) and the fraction of codes used (bars)."""
+    width = int(max(max(s or 0 for s in sizes), tokens.max() + 1))
+    counts = np.stack([np.bincount(tokens[:, p], minlength=width) for p in range(tokens.shape[1])]).astype(
+        float
+    )
+    used = (counts > 0).sum(axis=1)
+    share = counts / counts.sum(axis=1, keepdims=True)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        perplexity = np.exp(-np.nansum(np.where(share > 0, share * np.log(share), 0.0), axis=1))
+    known = np.array([s or np.nan for s in sizes], dtype=float)
+    rows = [
+        ("codes used per position", *(fmt(f(used)) for f in (np.min, np.median, np.max))),
+        ("perplexity per position", *(fmt(f(perplexity)) for f in (np.min, np.median, np.max))),
+        (
+            "commonest code's share",
+            *(f"{100 * f(share.max(axis=1)):.0f} %" for f in (np.min, np.median, np.max)),
+        ),
+    ]
+    if np.isfinite(known).all():
+        rows.insert(
+            1, ("fraction of the codebook used", *(fmt(f(used / known)) for f in (np.min, np.median, np.max)))
+        )
+    table = Table(
+        columns=("over the token positions", "min", "median", "max"),
+        rows=rows,
+        caption=f"Token usage on this run's {tokens.shape[0]} samples (all rows, training and validation); "
+        f"with V samples at most V codes of a position can be used.",
+    )
+    height = min(10.0, 0.6 + 0.16 * len(names))
+    fig, axes = subplots(
+        1,
+        2,
+        panel=(0, height),
+        widths=(min(9.0, 1.5 + 0.1 * width), 2.0),
+        margins=(1.6, 0.3, 0.5, 0.2),
+        gaps=(1.0, 0.5),
+    )
+    ax = axes[0, 0]
+    image = ax.imshow(
+        np.where(counts > 0, counts, np.nan), aspect="auto", cmap="viridis", interpolation="nearest"
+    )
+    ax.set_yticks(range(len(names)), names, fontsize=6)
+    ax.set_xlabel("code id")
+    fig.colorbar(image, ax=ax, label="samples", fraction=0.06, pad=0.02)
+    bars = axes[0, 1]
+    fraction = used / np.where(np.isfinite(known), known, used.max())
+    bars.barh(range(len(names)), fraction, color="tab:blue")
+    bars.set_ylim(len(names) - 0.5, -0.5)
+    bars.set_yticks([])
+    bars.set_xlim(0, 1)
+    bars.set_xlabel("codes used / codebook size" if np.isfinite(known).all() else "codes used (relative)")
+    figure = Figure(
+        png=to_png(fig),
+        caption="Left: samples per code at each token position (blank: unused). Right: codes used.",
+    )
+    return table, figure
+
+
+def tokenizer_section(run: RunArtefacts) -> Section:
+    from ..checkpoint import read_metadata
+
+    model_path = run.path("tokenizer/model.pt")
+    if not model_path.is_file():
+        return Section.not_run(KEY, TITLE, ORDER, "tokenizer")
+    meta = read_metadata(model_path)
+    metrics = {k: v for k, v in (meta.get("metrics") or {}).items() if isinstance(v, (int, float))}
+    blocks: list = [
+        Text(f"Tokenizer `{meta.get('name')}`, saved by spinlock {meta.get('spinlock_version', '?')}."),
+        Table(
+            columns=("metric", "value"),
+            rows=[(k, fmt(v)) for k, v in metrics.items()],
+            caption="Final metrics on the validation rows, from the checkpoint's metadata.",
+        ),
+    ]
+    spec, model = _load(model_path, meta)
+    features = run.path("features/features.h5")
+    if features.is_file():
+        from ..stages.tokenizer import feature_table
+
+        table, columns = feature_table(features)
+        tokens = np.asarray(model.encode(table, columns).cpu())
+        names = list(getattr(model, "token_names", [f"t{p}" for p in range(tokens.shape[1])]))
+        usage, heatmap = _usage(tokens, names, _positions_sizes(model, tokens.shape[1]))
+        distinct = len({tuple(row) for row in tokens.tolist()})
+        blocks += [
+            Text(
+                f"{tokens.shape[0]} samples map to {distinct} distinct token sequences of {tokens.shape[1]} tokens."
+            ),
+            usage,
+            heatmap,
+        ]
+    else:
+        blocks.append(
+            Text("No feature tables in this run (`features/features.h5`): token usage not computed.")
+        )
+    blocks += _dashboards(run, spec, model)
+    headline = {f"tokenizer {k}": fmt(metrics[k]) for k in HEADLINE_METRICS if k in metrics}
+    return Section(
+        key=KEY,
+        title=TITLE,
+        order=ORDER,
+        status="ok" if run.finished("tokenizer") else "partial",
+        blocks=blocks,
+        headline=dict(list(headline.items())[:2]),
+    )
