@@ -6,9 +6,19 @@ This module is light (specs and config classes only); implementations import on 
 from __future__ import annotations
 
 from ..specs import StageSpec
-from .config import ExtractConfig, GenerateConfig, MNOConfig
+from .config import ExtractConfig, GenerateConfig, MNOConfig, ValidateConfig
 
-__all__ = ["GENERATE", "FEATURES", "TOKENIZER", "MNO", "GenerateConfig", "ExtractConfig", "MNOConfig"]
+__all__ = [
+    "GENERATE",
+    "FEATURES",
+    "TOKENIZER",
+    "MNO",
+    "VALIDATE",
+    "GenerateConfig",
+    "ExtractConfig",
+    "MNOConfig",
+    "ValidateConfig",
+]
 
 GENERATE = StageSpec(
     name="generate",
@@ -49,4 +59,15 @@ MNO = StageSpec(
     config_keys=("seed", "mno", "backbone"),
     config_section="mno",
     config_class=MNOConfig,
+)
+
+VALIDATE = StageSpec(
+    name="validate",
+    summary="The trained MNO vs the operator on fresh θ: rollout error, feature distributions, token usage.",
+    implementation="spinlock_core.stages.validate:run",
+    requires=("mno", "tokenizer"),
+    outputs=("validate/report.json",),
+    config_keys=("seed", "validate", "features", "feature"),
+    config_section="validate",
+    config_class=ValidateConfig,
 )

@@ -7,7 +7,7 @@ from typing import Literal
 import attrs
 from attrs import validators as v
 
-__all__ = ["GenerateConfig", "ExtractConfig", "MNOConfig", "TBPTTConfig"]
+__all__ = ["GenerateConfig", "ExtractConfig", "MNOConfig", "TBPTTConfig", "ValidateConfig"]
 
 
 @attrs.frozen(kw_only=True)
@@ -113,3 +113,22 @@ class MNOConfig:
     """Optimizer steps with a NaN/Inf loss or gradient are skipped; above this fraction the run aborts."""
     eval_figures: int = attrs.field(default=3, validator=v.ge(0))
     """Validation trajectories drawn as predicted-vs-true PNGs at the end of training."""
+
+
+@attrs.frozen(kw_only=True)
+class ValidateConfig:
+    """The ``validate`` stage: the trained MNO against the operator on θ it never saw."""
+
+    n_samples: int = attrs.field(default=8, validator=v.ge(1))
+    """Fresh θ drawn (scrambled Sobol; a power of two keeps the points balanced)."""
+    batch_size: int = attrs.field(default=8, validator=v.ge(1))
+    """Samples simulated and rolled out together on the device."""
+    seed_offset: int = attrs.field(default=0, validator=v.ge(0))
+    """Selects another independent draw: the seed is ``sample_seed(seed, seed_offset, "validate")``,
+    a stream of its own, so no offset repeats the dataset's θ, ICs or operators."""
+    checkpoint: Literal["model", "best_model"] = "model"
+    """Which ``mno/<checkpoint>.pt`` to validate: the final weights or the best validation epoch's."""
+    worst_features: int = attrs.field(default=6, validator=v.ge(0))
+    """Feature columns drawn as distribution overlays (the largest KS statistics)."""
+    figure_samples: int = attrs.field(default=3, validator=v.ge(0))
+    """Samples drawn as predicted-vs-true frames."""
