@@ -267,6 +267,9 @@ class LossSetup:
     horizon: int
     normaliser: Mapping[str, Any]
     tokenizer_path: Any = None
+    #: ``mno.latent_sample_steps``: states of each window the VQ losses compute their features
+    #: from, evenly spaced (``None``: every state of the window).
+    latent_sample_steps: int | None = None
 
 
 @attrs.frozen(kw_only=True)
@@ -287,6 +290,11 @@ class LossContext:
     samples: Any  # numpy [B] sample indices into the dataset
     realizations: Any  # numpy [B]
     training: bool = True
+    #: State ``window[0]`` (the one the window's first prediction starts from; ``u0`` for the
+    #: first window) as the model had it, and the true one; ``[B, C, H, W]`` normalised, no
+    #: graph. ``None`` when not given: window-level features then start at ``pred[:, 0]``.
+    state: Any = None
+    target_state: Any = None
 
 
 class Loss(ABC):

@@ -47,23 +47,40 @@ IC = ComponentSpec(
 )
 
 
+def _families(value):
+    return None if value is None else tuple(value)
+
+
+def _nonempty(_instance, attribute, value):
+    if value is not None and not value:
+        raise ValueError(f"{attribute.name} must name at least one family, or be null (automatic)")
+
+
 @attrs.frozen(kw_only=True)
 class CommitOptions:
     """``loss.commit``: behavioural-token agreement through the run's frozen tokenizer."""
 
-    families: list[str] = attrs.Factory(lambda: ["summary", "temporal"])
-    """Feature families recomputed, differentiably, from the predicted window (the others are taken
-    from the sample's stored feature row: they do not depend on the rollout)."""
+    families: tuple[str, ...] | None = attrs.field(default=None, converter=_families, validator=_nonempty)
+    """Per-sample feature families recomputed, differentiably, from each window (the tokenizer's
+    other input columns come from the sample's stored feature row: they do not depend on the
+    rollout). ``null``: every per-sample family of ``features.h5`` computed from trajectories
+    (``summary`` among the shipped ones)."""
+    target: Literal["quantized", "continuous"] = "quantized"
+    """``quantized``: pull the predicted latent onto the true window's code vectors
+    ``sg(q(z_true))`` (VQ commitment; nonzero even for a perfect prediction, by the truth's own
+    quantization error); ``continuous``: onto ``sg(z_true)`` (zero for a perfect prediction)."""
 
 
 @attrs.frozen(kw_only=True)
 class LatentOptions:
     """``loss.latent``: a projector from the backbone's latent to the tokenizer's latent."""
 
-    families: list[str] = attrs.Factory(lambda: ["summary", "temporal"])
-    """As for ``commit``: families of the target features recomputed from the true window."""
+    families: tuple[str, ...] | None = attrs.field(default=None, converter=_families, validator=_nonempty)
+    """As for ``commit``: families of the true window's features recomputed for the target latent."""
     hidden: int = attrs.field(default=128, validator=v.ge(1))
     """Width of the projector's hidden layer."""
+    dropout: float = attrs.field(default=0.0, validator=[v.ge(0), v.lt(1)])
+    """Dropout in the projector (active in training only)."""
 
 
 COMMIT = ComponentSpec(

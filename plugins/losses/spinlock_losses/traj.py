@@ -59,8 +59,10 @@ class TrajectoryLoss(nn.Module, Loss):
 class InitialStepLoss(nn.Module, Loss):
     """MSE of the first ``steps`` predictions: the model must first reproduce what u0 becomes.
 
-    Windows that hold none of those steps contribute an exact zero (with a graph, so the
-    window's backward stays uniform).
+    A window adds the MSE of the first steps it holds divided by ``steps``, so when the steps
+    span several windows their losses sum to the mean over the first ``steps`` steps. Windows
+    that hold none of them contribute an exact zero (with a graph, so the window's backward
+    stays uniform).
     """
 
     name = "ic"
@@ -74,5 +76,6 @@ class InitialStepLoss(nn.Module, Loss):
         last = min(stop, self.steps)
         if last <= start:
             return pred.sum() * 0.0, {}
-        mse = _per_step_mse(pred[:, : last - start], target[:, : last - start]).mean()
-        return mse, {"mse": float(mse.detach())}
+        per_step = _per_step_mse(pred[:, : last - start], target[:, : last - start])
+        loss = per_step.sum() / min(self.steps, ctx.horizon)
+        return loss, {"mse": float(per_step.detach().mean())}

@@ -64,10 +64,35 @@ class FNOBaseline(nn.Module):
             hidden_channels=cfg.hidden_channels,
             n_layers=cfg.n_layers,
         )
+        #: identity on FNO's last hidden state (the input of its projection): :attr:`latent_module`
+        self.latent_tap = nn.Identity()
+        projection = getattr(self.fno, "projection", None)
+        self._has_latent = isinstance(projection, nn.Module)
+        if self._has_latent:
+            projection.register_forward_pre_hook(self._tap_latent)
         if cfg.residual:
             self.residual_scale = nn.Parameter(torch.full((cfg.out_channels,), cfg.residual_scale_init))
         else:
             self.register_parameter("residual_scale", None)
+
+    def _tap_latent(self, _module, args):
+        return (self.latent_tap(args[0]), *args[1:])
+
+    @property
+    def latent_module(self) -> nn.Module:
+        """A module called once per step whose output is FNO's last hidden state
+        ``[B, hidden_channels, H, W]`` (before the projection); a forward hook on it reads it."""
+        if not self._has_latent:
+            raise PluginError(
+                "fno: this neuraloperator FNO has no `projection` module, so its hidden state cannot "
+                "be read (the latent loss needs it); use neuraloperator>=1.0 or backbone=u_afno"
+            )
+        return self.latent_tap
+
+    @property
+    def latent_dim(self) -> int:
+        """Channels of :attr:`latent_module`'s output."""
+        return self.config.hidden_channels
 
     def make_noise(self, like: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor | None:
         """Standard normal noise ``[B, noise_channels, H, W]`` matching ``like`` (``None`` if unused)."""

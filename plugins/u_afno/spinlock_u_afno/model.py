@@ -83,6 +83,8 @@ class UAFNO(nn.Module):
             )
             for _ in range(cfg.afno_blocks)
         )
+        #: identity on the bottleneck output: what :attr:`latent_module` exposes to hooks
+        self.latent_tap = nn.Identity()
         self.up = nn.ModuleList()
         self.decoder = nn.ModuleList()
         for lvl in reversed(range(cfg.levels)):
@@ -127,6 +129,18 @@ class UAFNO(nn.Module):
         b, _, h, w = like.shape
         return torch.randn(b, n, h, w, generator=generator, device=like.device, dtype=like.dtype)
 
+    @property
+    def latent_module(self) -> nn.Module:
+        """A module called once per step whose output is the latent ``[B, latent_dim, H/2^L, W/2^L]``
+        (the bottleneck after the AFNO blocks); a forward hook on it reads the latent (the
+        ``latent`` loss does)."""
+        return self.latent_tap
+
+    @property
+    def latent_dim(self) -> int:
+        """Channels of :attr:`latent_module`'s output."""
+        return self.config.channels(self.config.levels)
+
     def condition(self, theta: Mapping[str, torch.Tensor] | None, batch_size: int) -> torch.Tensor:
         """Decoded θ ``{name: [B]}`` -> conditioning vector ``[B, cond_dim]``."""
         c = self.theta_embedding(theta, batch_size)
@@ -164,6 +178,7 @@ class UAFNO(nn.Module):
             x = down(x)
         for blk in self.bottleneck:
             x = blk(x, c)
+        x = self.latent_tap(x)
         for up, blocks in zip(self.up, self.decoder, strict=True):
             x = torch.cat([up(x), skips.pop()], dim=1)
             for blk in blocks:

@@ -11,7 +11,8 @@ Order of operations (the same at fit and at ``transform``):
    column), decided on the training rows.
 
 The whole state is plain lists and dicts, so it lives inside a ``weights_only`` checkpoint and
-``transform`` replays it exactly on any raw table that has the input columns by name.
+``transform`` replays it exactly on any raw table that has the input columns by name;
+``torch_transform`` replays it in torch with gradients (for losses through the tokenizer).
 """
 
 from __future__ import annotations
@@ -187,6 +188,54 @@ class Preprocessor:
         idx = self.state["expanded_index"]
         out = (expanded[:, idx] - np.asarray(self.state["center"])) / np.asarray(self.state["scale"])
         return np.clip(out, -self.state["clip"], self.state["clip"]).astype(np.float32)
+
+    def torch_transform(self, x):
+        """:meth:`transform` in torch, differentiable: ``x [N, len(input_columns)]`` -> scaled ``[N, D']``.
+
+        ``x`` holds exactly :attr:`input_columns` in order (raw units). The arithmetic is the
+        numpy path's, in float64 (so the values are equal), returned as float32. The gradient
+        is zero where a value is imputed (non-finite input) or clipped, and ``torch.where``
+        keeps a non-finite input from turning it into NaN.
+        """
+        import torch
+
+        if x.ndim != 2 or x.shape[1] != len(self.input_columns):
+            raise DatasetError(
+                f"torch_transform takes [N, {len(self.input_columns)}] (the input columns in order), "
+                f"got {list(x.shape)}"
+            )
+        t = self._torch_state(x.device)
+        xd = x.double()
+        missing = ~torch.isfinite(xd)
+        values = torch.where(missing, t["impute"], xd)
+        expanded = torch.cat([values, missing[:, t["indicator"]].double()], dim=1)
+        out = (expanded[:, t["index"]] - t["center"]) / t["scale"]
+        clip = self.state["clip"]
+        return out.clamp(-clip, clip).float()
+
+    def _torch_state(self, device) -> dict:
+        """The statistics as float64 tensors on ``device`` (built once per device)."""
+        import torch
+
+        cache = self.__dict__.setdefault("_torch_cache", {})
+        key = str(device)
+        if key not in cache:
+            st = self.state
+            pos = {c: i for i, c in enumerate(st["input_columns"])}
+
+            def f64(values):
+                return torch.tensor(values, dtype=torch.float64, device=device).reshape(-1)
+
+            cache[key] = {
+                "impute": f64(st["impute"]),
+                "indicator": torch.tensor(
+                    [pos[c] for c in st["indicator_for"]], dtype=torch.long, device=device
+                ),
+                "index": torch.tensor(st["expanded_index"], dtype=torch.long, device=device),
+                "center": f64(st["center"]),
+                "scale": f64(st["scale"]),
+            }
+        return cache[key]
 
     def unscale(self, scaled) -> np.ndarray:
         """Scaled features back to raw units (indicators come back as 0/1 probabilities-ish values)."""

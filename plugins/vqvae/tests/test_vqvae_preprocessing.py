@@ -93,3 +93,31 @@ def test_spearman_matrix_matches_scipy():
     x = np.random.default_rng(0).standard_normal((50, 4))
     x[:, 3] = np.round(x[:, 3])  # ties
     assert np.allclose(spearman_matrix(x), spearmanr(x).statistic)
+
+
+def test_torch_transform_equals_numpy_and_is_differentiable(planted):
+    import torch
+
+    table, cols, _ = planted
+    pre = fit(table, cols)
+    raw = table[:, [cols.index(c) for c in pre.input_columns]].astype(np.float64)
+    raw[:4, 0] = np.inf  # non-finite: imputed (no gradient)
+    raw[4:8, 1] = 1e9  # far outside: clipped (no gradient)
+    x = torch.tensor(raw, requires_grad=True)
+    out = pre.torch_transform(x)
+    assert out.dtype == torch.float32
+    np.testing.assert_array_equal(out.detach().numpy(), pre.transform(raw))
+    out.sum().backward()
+    assert torch.isfinite(x.grad).all()
+    # d(sum of outputs)/dx_i = sum of 1/scale over the outputs that read column i
+    expected = np.zeros(len(pre.input_columns))
+    for j, e in enumerate(pre.state["expanded_index"]):
+        if e < len(pre.input_columns):
+            expected[e] += 1 / pre.state["scale"][j]
+    grad = x.grad.numpy()
+    assert (grad[:4, 0] == 0).all() and (grad[4:8, 1] == 0).all()
+    rows = np.isfinite(raw).all(axis=1) & (np.abs(pre.transform(raw)) < pre.state["clip"]).all(axis=1)
+    assert rows.sum() > len(raw) // 2
+    np.testing.assert_allclose(grad[rows], np.broadcast_to(expected, grad[rows].shape), rtol=1e-12)
+    with pytest.raises(DatasetError, match=r"torch_transform takes \[N, "):
+        pre.torch_transform(x[:, :-1])
