@@ -44,3 +44,11 @@ def test_train_tokenizer_and_encode(run_dir):
     out = _run("train_tokenizer_and_encode.py", run_dir)
     assert "encoded 8 new samples into" in out and "reconstruction MSE of the new samples" in out
     assert (run_dir / "example_tokenizer" / "model.pt").is_file()
+
+
+def test_rollout_mno(run_dir):
+    out = _run("rollout_mno.py", run_dir)
+    lines = out[out.index("step  MNO rel. L2") :].splitlines()[1:5]
+    assert [int(line.split()[0]) for line in lines] == [1, 2, 3, 4]
+    assert all(float(v) >= 0 for line in lines for v in line.split()[1:])
+    assert (run_dir / "example_rollout.png").read_bytes().startswith(b"\x89PNG")
