@@ -1,0 +1,110 @@
+"""Generate ``docs/cli.md`` from the command line itself: ``python -m spinlock_core.docs_cli``.
+
+Every command, argument and option is read from the typer app, so the page cannot drift from
+the code (``tests/core/test_docs_cli.py`` fails when it is stale). Commands that installed
+plugins add through ``register_commands`` are left out: the page documents spinlock alone.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+HEADER = """# Command line
+
+Generated from the typer app by `python -m spinlock_core.docs_cli > docs/cli.md`; do not edit
+by hand. Plugins can add commands (`register_commands` hook, see [hooks](hooks.md)); `spinlock
+--help` lists those installed.
+
+## Overrides
+
+`spinlock run`, `spinlock config show` and `spinlock visualize` take the same overrides as
+positional arguments, Hydra's grammar without Hydra (details in [configuration](configuration.md)):
+
+| form | meaning | example |
+|---|---|---|
+| `group=option` | select an option of a config group; for `domain`, `operator`, `backbone`, `tokenizer` the option is an installed plugin's name | `domain=reaction_diffusion`, `operator=gray_scott`, `scale=production` |
+| `a.b.c=value` | set a value, typed by the schema (YAML 1.2 scalars) | `generate.n_samples=64`, `mno.tbptt.window=8`, `run.dir=null` |
+| `key=[a,b]` | a list | `features=[initial,summary]`, `pipeline=[generate,features]` |
+
+Later overrides win. A bad key or value exits with code 2 and names the key, the value and what
+is valid (`unknown key 'n_sample'; did you mean 'n_samples'? @ generate`). Runtime failures exit
+with code 1. `SPINLOCK_DEBUG=1` shows tracebacks; `-v` / `-q` before the command give more or
+less output.
+
+Every run directory keeps its resolved `config.yaml`; `spinlock run --from RUN_DIR` re-runs it
+and `spinlock config show` prints what a set of overrides resolves to, with every default.
+
+## Commands
+"""
+
+
+def _cell(text: str | None) -> str:
+    return " ".join((text or "").split()).replace("|", "\\|")
+
+
+def _param_rows(command, ctx) -> list[str]:
+    """``| names | help |`` rows from each parameter's own help record (as ``--help`` shows it)."""
+    rows = []
+    for param in command.get_params(ctx):
+        if getattr(param, "hidden", False) or param.name == "help":
+            continue
+        record = param.get_help_record(ctx)
+        if record is None:
+            continue
+        names, text = record
+        names = ", ".join(f"`{n.strip()}`" for n in names.split(",")).replace("|", "\\|")
+        rows.append(f"| {names} | {_cell(text)} |")
+    return rows
+
+
+def _walk(command, path: list[str], parent=None):
+    """``(full name, command, context)`` of every leaf command, in registration order.
+
+    Duck-typed (``list_commands``, ``context_class``): typer ships its own copy of Click.
+    """
+    ctx = command.context_class(command, info_name=path[-1], parent=parent)
+    if hasattr(command, "list_commands"):
+        for name in command.list_commands(ctx):
+            yield from _walk(command.get_command(ctx, name), [*path, name], ctx)
+    else:
+        yield " ".join(path), command, ctx
+
+
+def render() -> str:
+    """The page, from the app built with no hook plugins loaded."""
+    import typer
+
+    from .cli import build_app
+    from .plugins import reset_plugin_manager
+
+    saved = os.environ.get("SPINLOCK_PLUGINS")
+    os.environ["SPINLOCK_PLUGINS"] = ""
+    reset_plugin_manager()
+    try:
+        root = typer.main.get_command(build_app())
+    finally:
+        if saved is None:
+            os.environ.pop("SPINLOCK_PLUGINS")
+        else:
+            os.environ["SPINLOCK_PLUGINS"] = saved
+        reset_plugin_manager()
+    parts = [HEADER]
+    root_ctx = root.context_class(root, info_name="spinlock")
+    parts.append("| option | what it does |\n|---|---|")
+    parts.append("\n".join(_param_rows(root, root_ctx)) + "\n")
+    parts.append("Options of `spinlock` itself go before the command: `spinlock -v run ...`.\n")
+    for name, command, ctx in _walk(root, ["spinlock"]):
+        if command is root:
+            continue
+        usage = " ".join(command.collect_usage_pieces(ctx))
+        doc = (command.help or "").strip()
+        parts.append(f"### `{name}`\n\n```\n{name} {usage}\n```\n\n{' '.join(doc.split())}\n")
+        rows = _param_rows(command, ctx)
+        if rows:
+            parts.append("| argument / option | what it is |\n|---|---|\n" + "\n".join(rows) + "\n")
+    return "\n".join(parts)
+
+
+if __name__ == "__main__":
+    sys.stdout.write(render())
