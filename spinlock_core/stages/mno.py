@@ -135,6 +135,7 @@ def tbptt_step(model, u0, targets, theta, cfg, losses, *, samples=None, realizat
         supervised = mode != "last" or stop == steps
         if supervised and cfg.noise_std > 0:
             state = state + cfg.noise_std * torch.randn_like(state)
+        start_state = state[:, -channels:].detach()
         with torch.set_grad_enabled(supervised), autocast():
             preds = []
             for _ in range(start, stop):
@@ -154,6 +155,8 @@ def tbptt_step(model, u0, targets, theta, cfg, losses, *, samples=None, realizat
             samples=samples,
             realizations=realizations,
             training=True,
+            state=start_state,
+            target_state=u0 if start == 0 else targets[:, start - 1],
         )
         loss = 0.0
         for name, (weight, fn) in losses.items():
@@ -275,6 +278,7 @@ def train(context, *, stop_after_steps: int | None = None) -> dict:
         horizon=steps,
         normaliser={"mean": data.mean, "std": data.std},
         tokenizer_path=tokenizer_path if tokenizer_path.exists() else None,
+        latent_sample_steps=cfg.latent_sample_steps,
     )
     losses = build_losses(config, cfg, setup)
     params = [p for p in model.parameters() if p.requires_grad]

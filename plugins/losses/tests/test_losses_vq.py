@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from conftest import DOMAIN, MEAN, STD, T, make_setup, window
+from losses_fixtures import DOMAIN, MEAN, STD, T, make_setup, window
 from torch import nn
 
 from spinlock_core.config import structure
