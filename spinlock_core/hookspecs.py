@@ -69,6 +69,15 @@ def on_checkpoint_saved(path, metadata):
     """
 
 
+@hookspec
+def on_analysis_end(analysis, runs, out_dir, result):
+    """Called after analysis ``analysis`` (its name) of the run directories ``runs`` wrote its
+    report into ``out_dir``; ``result`` is its ``AnalysisResult`` (scores beside their nulls).
+
+    Use it to log the scores to a tracker or collect reports. Returns nothing.
+    """
+
+
 # --- inspection ----------------------------------------------------------------------
 
 

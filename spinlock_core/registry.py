@@ -61,7 +61,7 @@ def available(kind: str) -> list[str]:
 
 def _unknown(kind: str, name: str) -> UnknownPluginError:
     names = available(kind)
-    singular = kind.rstrip("s")
+    singular = "analysis" if kind == "analyses" else kind.rstrip("s")
     msg = f"unknown {singular} {name!r}"
     close = difflib.get_close_matches(name, names, n=1)
     if close:

@@ -20,6 +20,7 @@ def _version(value: bool) -> None:
 def build_app() -> typer.Typer:
     from ..plugins import get_plugin_manager
     from . import (
+        compare_cmd,
         config_cmd,
         inspect_cmd,
         plugins_cmd,
@@ -61,6 +62,7 @@ def build_app() -> typer.Typer:
     app.add_typer(visualize_cmd.app, name="visualize")
     app.command("tokenize")(tokenize_cmd.tokenize)
     app.command("report")(report_cmd.report)
+    app.command("compare-codebooks")(compare_cmd.compare_codebooks)
 
     def register(command, name: str | None = None, help: str | None = None) -> None:  # noqa: A002
         if isinstance(command, typer.Typer):

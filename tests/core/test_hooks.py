@@ -50,6 +50,16 @@ def test_hook_on_checkpoint_saved_fires_after_an_atomic_save(tmp_path):
     assert _events(tmp_path) == ["checkpoint m.pt toy"]
 
 
+def test_hook_on_analysis_end_fires_after_the_report_is_written(cli, tmp_path):
+    for name in ("ra", "rb"):
+        (tmp_path / name).mkdir()
+    (tmp_path / "ra" / "x.txt").write_text("x")
+    result = cli("compare-codebooks", "ra", "rb", "--analysis", "t_count", "--out", "cmp")
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "cmp" / "count.txt").is_file()
+    assert _events(tmp_path) == ["analysis t_count 2 1.0"]
+
+
 def test_hook_describe_artefact_first_result_wins(cli, tmp_path):
     (tmp_path / "thing.toy").write_text("x")
     result = cli("inspect", str(tmp_path / "thing.toy"))

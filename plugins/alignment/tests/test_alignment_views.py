@@ -1,0 +1,44 @@
+"""Prototypes, shared columns and the errors a user meets first."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from spinlock_alignment.runs import shared_columns
+from spinlock_alignment.views import CodebookView, load_view
+from spinlock_core.errors import CheckpointError, DatasetError, PluginError
+
+
+def test_a_prototype_departs_from_the_background_only_in_its_category(same_domain):
+    run = same_domain[0]
+    view = run.view
+    usage = view.usage(run.own_tokens())
+    for level in range(view.levels):
+        protos, codes = view.prototypes(usage, level), view.codes(level)
+        assert protos.shape == (sum(k[level] for k in view.sizes), len(view.output_columns))
+        for i in range(len(view.categories)):
+            rows = [r for r, c in enumerate(codes) if c.category_index == i]
+            own = view.model.group(i).tolist()
+            others = [j for j in range(protos.shape[1]) if j not in own]
+            assert np.allclose(protos[np.ix_(rows, others)], protos[rows[0], others])  # others at their mean
+            assert np.ptp(protos[np.ix_(rows, own)], axis=0).max() > 1e-3  # the codes differ in their own
+
+
+def test_shared_columns_name_what_is_compared_and_what_is_held_neutral(same_domain):
+    a, b = same_domain
+    cols = shared_columns(a, b, ("summary", "temporal"))
+    assert cols.shared == [c for c in a.view.output_columns if c.startswith("summary/")]
+    assert sorted(cols.absent) == sorted(c for c in a.view.input_columns if not c.startswith("summary/"))
+    with pytest.raises(DatasetError, match=r"share no column of the families \['temporal'\]"):
+        shared_columns(a, b, ("temporal",))
+
+
+def test_a_run_without_a_tokenizer_says_how_to_make_one(tmp_path):
+    with pytest.raises(CheckpointError, match="no tokenizer in .*spinlock run run.dir="):
+        load_view(tmp_path)
+
+
+def test_an_unsupported_tokenizer_is_named():
+    with pytest.raises(PluginError, match="no adapter for object; supported tokenizers: categorical_vqvae"):
+        CodebookView(object())
