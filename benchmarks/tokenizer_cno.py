@@ -12,8 +12,10 @@
    generates the samples they lack, so a table can be grown call by call (each call brings the
    last ``features.h5`` back in and returns a bigger one). Only per-sample families are stored
    (``features.h5``, the ``features`` stage's layout, readable by ``spinlock_core.stages.
-   tokenizer.feature_table``), with status and unit θ; failed samples (all-NaN rows) are dropped
-   before fitting, diverged ones are kept, as the tokenizer stage would see them.
+   tokenizer.feature_table``), with each sample's status; θ is row ``index`` of the design the
+   stored config names. Failed samples (all-NaN rows) are dropped before fitting; diverged ones
+   are kept, as the tokenizer stage would see them. ``--cost-probe N`` first times N samples as
+   configured, with one realization, with a quarter of the steps and with no inline features.
 2. **Three models on one split** (``categorical_vqvae``'s seeded split and preprocessing):
 
    * ``categorical_vqvae``: the plugin with the tokenizer config of ``--scale`` (production: the
@@ -28,7 +30,8 @@
      ``--pca-variance`` of the training variance, ``scipy.cluster.vq.kmeans2`` (k-means++) with K
      codes in PCA space; a row's reconstruction is its centroid mapped back through the PCA.
 
-   K is capped at the number of training rows where it exceeds it (said in the JSON).
+   k-means cannot place more centroids than there are training rows: there K is capped (the JSON
+   says so). The flat VQ-VAE keeps all K codes; the unused ones count as dead.
 3. **Same metrics for all**, on the validation rows, from the codes: quality = clamp(1 - MSE, 0,
    1) on the scaled features, R^2 overall and per category of the categorical map, per-codebook
    utilization and perplexity, dead codes, topographic similarity (the plugin's
@@ -39,10 +42,11 @@
 Writes into ``--out`` at most seven files: ``results.json``, ``table.md``, ``features.h5`` (when
 under 16 MB) and four of the tokenizer's dashboards (``--dashboards``).
 
-CPU smoke test (about two minutes on two cores): ``python benchmarks/tokenizer_cno.py --tiny --out /tmp/tc``.
-GPU (production scale): ``python benchmarks/tokenizer_cno.py --out $OUT --time-budget-minutes 7``;
-grow the table over calls with ``--features-h5 PREV.h5 --extend``; ``--gpus N`` runs one generation
-worker per GPU.
+CPU smoke test (a few minutes on two cores): ``python benchmarks/tokenizer_cno.py --tiny --out /tmp/tc``.
+GPU (production scale), generation only, within a 10-minute call:
+``python benchmarks/tokenizer_cno.py --out $OUT --generate-only --time-budget-minutes 8``; grow the
+table in later calls with ``--features-h5 PREV.h5 --extend``; train and compare with
+``--features-h5 PREV.h5``. ``--gpus N`` runs one generation worker per GPU.
 """
 
 from __future__ import annotations
@@ -211,6 +215,10 @@ def _setup(config, device):
 
 def run_workers(args, chunks: list[range], parts_dir: Path, deadline: float | None) -> list[dict]:
     """One generation process per GPU (``CUDA_VISIBLE_DEVICES``), chunks dealt round-robin."""
+    import torch
+
+    if torch.cuda.is_available() and args.gpus > torch.cuda.device_count():
+        raise SystemExit(f"--gpus {args.gpus} but this machine has {torch.cuda.device_count()} GPU(s)")
     procs = []
     for r in range(args.gpus):
         plan = parts_dir.parent / f"plan-{r}.json"
@@ -228,7 +236,14 @@ def run_workers(args, chunks: list[range], parts_dir: Path, deadline: float | No
                 f"[yellow]generation worker {r} exited with {code}; its finished chunks are still used[/yellow]"
             )
             reports.append(
-                {"rank": r, "exit_code": code, "chunks": [], "stopped_by_budget": False, "not_made": []}
+                {
+                    "rank": r,
+                    "exit_code": code,
+                    "chunks": [],
+                    "stopped_by_budget": False,
+                    "error": f"worker exited with code {code}",
+                    "not_made": [],
+                }
             )
             continue
         reports.append({"rank": r, "exit_code": code, **json.loads(result.read_text())})
