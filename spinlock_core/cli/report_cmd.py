@@ -15,11 +15,14 @@ PARTS = ("tokenizer",)
 
 
 def write_run_report(run_dir: Path, out: Path | None = None):
-    """Write the report and print where it is; returns ``(path, sections)``."""
+    """Write the report, print its headline numbers and where it is; returns ``(path, sections)``."""
     from ..console import info
     from ..report import write_report
 
     path, sections = write_report(run_dir, out)
+    headline = [f"{name} [bold]{value}[/bold]" for s in sections for name, value in s.headline.items()]
+    if headline:
+        info(" · ".join(headline))
     failed = [s.title for s in sections if s.status == "error"]
     info(
         f"report: [bold]{path}[/bold]"
