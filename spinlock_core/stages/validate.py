@@ -34,6 +34,7 @@ import numpy as np
 from .. import registry
 from ..checkpoint import load_checkpoint, read_metadata
 from ..console import info, progress
+from ..distributed import is_rank0
 from ..errors import CheckpointError, StageError
 from ..interfaces import FeatureBatch
 from ..params import ParameterSpace
@@ -297,6 +298,7 @@ def validate(context, predict: Callable | None = None) -> dict:
             f"validate.n_samples or check generate.divergence_bound"
         )
     tables = {side: {n: np.concatenate(v)[ok] for n, v in by.items()} for side, by in feats.items()}
+    horizon = len(range(0, setup.cfg.steps + 1, stride)) - 1
 
     rollout_report = _rollout_summary(curves)
     token_report = _token_report(tok_name, tokenizer, tables, families, columns)
@@ -309,9 +311,8 @@ def validate(context, predict: Callable | None = None) -> dict:
             "validate_seed": vseed,
             "seed_offset": cfg.seed_offset,
             "realizations": int(setup.realizations),
-            "horizon": int(len(range(0, setup.cfg.steps + 1, stride)) - 1),
-            "trained_horizon": meta["config"]["mno"].get("steps")
-            or int(len(range(0, setup.cfg.steps + 1, stride)) - 1),
+            "horizon": horizon,
+            "trained_horizon": min(meta["config"]["mno"].get("steps") or horizon, horizon),
             "operator": setup.operator_name,
         },
         "samples": {
@@ -443,6 +444,8 @@ def _feature_report(tables: dict, families, columns, worst_k: int) -> tuple[dict
 
 
 def run(context) -> None:
+    if not is_rank0():  # one process compares; under torchrun the others wait at the runner's barrier
+        return
     report = validate(context)
     roll, tok = report["rollout"]["summary"], report["tokenizer"]
     info(
