@@ -30,6 +30,7 @@ import attrs
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
+from spinlock_core.errors import DatasetError
 from spinlock_core.seeding import generator_for
 
 from .stats import entropy_bits, linear_cka, mutual_information_bits, ranked_distances, rsa
@@ -99,15 +100,21 @@ class Probes:
 
 
 def make_probes(b, fed: list[str], scale_b, reader_b: Reader, n: int, rsa_n: int, seed: int) -> Probes:
-    """Up to ``n`` rows of B's table (seeded), encoded by B from the fed columns; ``rsa_n`` for RSA."""
+    """Up to ``n`` rows of B's table (seeded), encoded by B from the fed columns; ``rsa_n`` of
+    them (a seeded subset) for RSA. Rows without one finite fed value (failed samples) are skipped."""
     import torch
 
-    total = b.table.shape[0]
-    order = torch.randperm(total, generator=generator_for(seed, 0, "alignment/probes")).numpy()
-    rows = np.sort(order[: min(n, total)])
+    usable = np.flatnonzero(np.isfinite(b.select(fed)).any(axis=1))
+    if len(usable) < 3:
+        raise DatasetError(
+            f"{b.path}: fewer than 3 samples have a finite value in the {len(fed)} fed columns"
+        )
+    order = torch.randperm(len(usable), generator=generator_for(seed, 0, "alignment/probes")).numpy()
+    rows = np.sort(usable[order[: min(n, len(usable))]])
     z_fed = scale_b(b.select(fed, rows))
     enc = reader_b(z_fed)
-    sub = np.arange(min(rsa_n, len(rows)))
+    pick = torch.randperm(len(rows), generator=generator_for(seed, 0, "alignment/rsa")).numpy()
+    sub = np.sort(pick[: min(rsa_n, len(rows))])
     return Probes(rows, z_fed, enc, sub, ranked_distances(enc.recon[sub]))
 
 

@@ -32,7 +32,7 @@ class LevelPrototypes:
     codes_b: list[Code]
     pa: np.ndarray
     pb: np.ndarray
-    #: Left-out codes: {"dead": n, "no shared column": n} per side.
+    #: Left-out codes per side: {"dead": n, "without a shared column": n}.
     left_out: dict[str, dict[str, int]]
 
     def matching(self) -> list[tuple[Code, Code, float]]:
@@ -55,7 +55,7 @@ def _side(run, usage, level: int, shared: list[str], scale) -> tuple[list[Code],
         else:
             keep.append(row)
     codes = view.codes(level)
-    return [codes[r] for r in keep], scale(protos[keep]), {"dead": dead, "no shared column": blind}
+    return [codes[r] for r in keep], scale(protos[keep]), {"dead": dead, "without a shared column": blind}
 
 
 def level_prototypes(

@@ -185,9 +185,10 @@ def _markdown(data: dict[str, Any], comparison) -> str:
         lines.append("")
     for p in data["prototype_matching"][:1]:
         pairs = sorted(p["pairs"], key=lambda q: q["distance"])[:10]
+        out = {k: ", ".join(f"{n} {why}" for why, n in v.items()) for k, v in p["left_out"].items()}
         lines += [
             f"Best-matched level-{p['level']} codes ({p['codes']['A']} x {p['codes']['B']} compared; "
-            f"left out: A {p['left_out']['A']}, B {p['left_out']['B']}):",
+            f"left out of A: {out['A']}; of B: {out['B']}):",
             "",
             "| A code | B code | RMS distance (z) |",
             "|---|---|---:|",

@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from spinlock_alignment.runs import shared_columns
+from spinlock_alignment.crossencode import Reader, make_probes
+from spinlock_alignment.runs import Run, scalers, shared_columns
 from spinlock_alignment.views import CodebookView, load_view
 from spinlock_core.errors import CheckpointError, DatasetError, PluginError
 
@@ -42,3 +43,15 @@ def test_a_run_without_a_tokenizer_says_how_to_make_one(tmp_path):
 def test_an_unsupported_tokenizer_is_named():
     with pytest.raises(PluginError, match="no adapter for object; supported tokenizers: categorical_vqvae"):
         CodebookView(object())
+
+
+def test_probes_skip_failed_samples(same_domain):
+    a, b = same_domain
+    table = b.table.copy()
+    table[:5] = np.nan  # failed samples: every feature undefined
+    failed = Run(b.label, b.path, b.domain, b.view, table, b.columns)
+    cols = shared_columns(a, failed, ("summary",))
+    _, scale_b = scalers(a, failed, cols.fed, "domain")
+    probes = make_probes(failed, cols.fed, scale_b, Reader(b.view, cols.fed, scale_b), 10_000, 50, seed=0)
+    assert probes.rows.min() == 5 and len(probes.rows) == len(table) - 5
+    assert len(probes.rsa_rows) == 50 and np.isfinite(probes.b.recon).all()
