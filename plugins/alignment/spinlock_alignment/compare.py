@@ -160,7 +160,8 @@ def _compare(a: Run, b: Run, config) -> Comparison:
     nmi = np.divide(mi, denom, out=np.zeros_like(mi), where=denom > 0)
     correspondence = _correspondence(a, b, cols, protos[0], reader_a.reading, reader_b.reading, nmi)
 
-    own = Reader(a.view, cols.fed, scale_fa)(scale_fa(a.select(cols.fed)))
+    own_fed = a.select(cols.fed)
+    own = reader_a(scale_fa(own_fed[np.isfinite(own_fed).any(axis=1)]))  # A on its own samples
     references = {
         "A R² on its own table": r2(own, reader_a.evaluated),
         "B R² on its probes": r2(probes.b, reader_b.evaluated),

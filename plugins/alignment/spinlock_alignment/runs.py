@@ -57,8 +57,9 @@ class Run:
         return t[:, [pos[c] for c in names]]
 
     def own_tokens(self) -> np.ndarray:
-        """Tokens of the run's own feature table."""
-        return self.view.encode(self.select(self.view.input_columns))
+        """Tokens of the run's own feature table (rows with no finite input, failed samples, skipped)."""
+        raw = self.select(self.view.input_columns)
+        return self.view.encode(raw[np.isfinite(raw).any(axis=1)])
 
 
 def load_run(path: Path, side: str) -> Run:
