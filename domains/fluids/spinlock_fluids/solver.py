@@ -84,21 +84,25 @@ class TorusSolver:
         return torch.fft.irfft2(w_hat, s=self.shape)
 
     def lift(self, w: torch.Tensor) -> torch.Tensor:
-        """Spectral state of the solver grid from real fields ``[..., m, m]`` (``n`` a multiple of
-        ``m``): the ``rfft2`` when ``m = n``, else Fourier interpolation without the coarse
-        Nyquist modes (a real field's Nyquist mode has no unique interpolant)."""
+        """Spectral state of the solver grid from real fields ``[..., m, m]`` (``n`` a multiple
+        of ``m``): the trigonometric interpolant, so the lifted field takes the given values at
+        the coarse points. A coarse Nyquist mode is split evenly between ``+m/2`` and ``-m/2``
+        (the real interpolant); ``m = n`` is the plain ``rfft2``."""
         import torch
 
         m = w.shape[-1]
         if w.shape[-2] != m or self.n % m or m % 2:
             raise ValueError(f"cannot lift a {list(w.shape[-2:])} field to {self.n}² (need an even divisor)")
-        coarse = torch.fft.rfft2(w.to(self.dtype)) * (self.n / m) ** 2
+        coarse = torch.fft.rfft2(w.to(self.dtype))
         if m == self.n:
             return coarse
-        out = coarse.new_zeros(*coarse.shape[:-2], self.n, self.n // 2 + 1)
-        h = m // 2
-        out[..., :h, :h] = coarse[..., :h, :h]
-        out[..., self.n - h + 1 :, :h] = coarse[..., h + 1 :, :h]
+        coarse = coarse * (self.n / m) ** 2
+        h, n = m // 2, self.n
+        out = coarse.new_zeros(*coarse.shape[:-2], n, n // 2 + 1)
+        out[..., :h, : h + 1] = coarse[..., :h, :]
+        out[..., n - h + 1 :, : h + 1] = coarse[..., h + 1 :, :]
+        out[..., h, : h + 1] = out[..., n - h, : h + 1] = coarse[..., h, :] / 2
+        out[..., :, h] /= 2
         return out
 
     def observe(self, w_hat: torch.Tensor, stride: int, velocity: bool) -> torch.Tensor:
