@@ -177,11 +177,18 @@ def _markdown(data: dict[str, Any], comparison) -> str:
     if np.isfinite(nmi).any():
         lines.append("A category → the B category sharing most level-0 token information (NMI):")
         lines.append("")
+        silent = []
         for i, name in enumerate(comparison.a.view.categories):
             row = nmi[i]
-            if np.isfinite(row).any():
-                j = int(np.nanargmax(row))
+            if not np.isfinite(row).any():
+                continue
+            j = int(np.nanargmax(row))
+            if row[j] > 0:
                 lines.append(f"- `{name}` → `{comparison.b.view.categories[j]}` (NMI {row[j]:.2f})")
+            else:
+                silent.append(f"`{name}`")
+        if silent:
+            lines.append(f"- constant level-0 token on the probes (no information): {', '.join(silent)}")
         lines.append("")
     for p in data["prototype_matching"][:1]:
         pairs = sorted(p["pairs"], key=lambda q: q["distance"])[:10]
