@@ -184,7 +184,10 @@ def dataset_section(run: RunArtefacts) -> Section:
     with Dataset(run.path("dataset")) as ds:
         status = ds.read("samples/status")
         blocks = [_summary(ds, status, run), _theta_figure(ds)]
-        gallery = _domain_gallery(run, size=json.loads(ds.attrs["grid"])["shape"][0])
+        try:
+            gallery = _domain_gallery(run, size=json.loads(ds.attrs["grid"])["shape"][0])
+        except Exception as exc:  # optional: e.g. the run's domain plugin is not installed here
+            gallery = Text(f"The domain's IC gallery could not be drawn here: `{type(exc).__name__}: {exc}`.")
         blocks += [f for f in (gallery, _stored_ic_figure(ds, status)) if f is not None]
         trajectories = _trajectory_figures(ds, status)
         if not trajectories:

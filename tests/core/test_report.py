@@ -219,3 +219,16 @@ def test_markdown_summary_becomes_blocks_with_its_figures_embedded(tmp_path):
     assert isinstance(blocks[3], Figure) and blocks[3].caption == "frames"
     assert blocks[4] == Text("(figure `gone.png` not found)")
     assert embedded == {(tmp_path / "frames.png").resolve()}
+
+
+def test_a_domain_gallery_that_cannot_be_drawn_is_noted_not_fatal(toy_run, monkeypatch):
+    from spinlock_core.report import dataset_section
+
+    def missing_plugin(run, size):
+        raise ImportError("no module named spinlock_toy")
+
+    monkeypatch.setattr(dataset_section, "_domain_gallery", missing_plugin)
+    section = dataset_section.dataset_section(RunArtefacts(toy_run))
+    notes = [b.text for b in section.blocks if isinstance(b, Text)]
+    assert section.status == "ok" and any("no module named spinlock_toy" in n for n in notes)
+    assert any(isinstance(b, Figure) and "Stored initial conditions" in b.caption for b in section.blocks)
