@@ -26,7 +26,7 @@ GPU (H100; data ~0.5 min, then --minutes per model, evaluation ~10 s each):
     python domains/fluids/benchmarks/fno_paper.py --minutes 4 --out $OUT/fno_paper
 CPU smoke test:
     python domains/fluids/benchmarks/fno_paper.py --n-train 8 --n-test 4 --minutes 0.05 --grid 32 \\
-        --preset small --out /tmp/fno_paper
+        --out /tmp/fno_paper
 """
 
 from __future__ import annotations
@@ -348,7 +348,11 @@ def parse_args(argv=None):
     p.add_argument("--warmup-steps", type=int, default=50)
     p.add_argument("--grad-clip", type=float, default=1.0)
     p.add_argument("--evals", type=int, default=4, help="test evaluations during training (time not counted)")
-    p.add_argument("--preset", default="base", help="u_afno size preset (small, base, large)")
+    p.add_argument(
+        "--preset",
+        default=None,
+        help="u_afno size preset: small, base, large (default: base on CUDA, else small)",
+    )
     p.add_argument(
         "--fno-modes", type=int, default=24, help="neuralop n_modes (24 = the paper's 12 per sign)"
     )
@@ -376,6 +380,8 @@ def main(argv=None) -> dict:
         device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     else:
         device = torch.device(args.device)
+    if args.preset is None:
+        args.preset = "base" if device.type == "cuda" else "small"
     if args.tf32:  # else PyTorch's defaults (TF32 convolutions, fp32 matmuls)
         torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = True
     args.out.mkdir(parents=True, exist_ok=True)

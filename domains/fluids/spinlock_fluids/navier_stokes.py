@@ -115,7 +115,7 @@ class NavierStokesStepper(Stepper):
             raise ValueError(f"state grid {h}x{w} does not divide the solver grid {self.solver.n}")
         given = u.reshape(b * m, c, h, w)
         state = self.solver.lift(given[:, 0])
-        if t > 0 and self._state is not None and self._state.shape == state.shape:
+        if t > 0 and self._state is not None and self._last.shape == given.shape:
             same = (given == self._last).flatten(1).all(dim=1)
             state = torch.where(same.view(-1, 1, 1), self._state, state)
         explicit, implicit, forcing_dt = self._per_realization(m)
