@@ -117,8 +117,9 @@ def code_distances(comparison, path: Path) -> Path:
     fig, ax = plt.subplots(figsize=(9, 8))
     if len(level0.codes_a) and len(level0.codes_b):
         d = cdist(level0.pa, level0.pb) / np.sqrt(max(1, level0.pa.shape[1]))
-        im = ax.imshow(d, cmap="magma_r", aspect="auto", interpolation="nearest")
-        fig.colorbar(im, ax=ax, fraction=0.046, pad=0.03, label="RMS distance (z)")
+        vmax = float(np.percentile(d, 98))  # a few outlying codes must not wash out the rest
+        im = ax.imshow(d, cmap="magma_r", aspect="auto", interpolation="nearest", vmax=vmax)
+        fig.colorbar(im, ax=ax, fraction=0.046, pad=0.03, extend="max", label="RMS distance (z)")
         pairs = level0.matching()
         ia = {c: i for i, c in enumerate(level0.codes_a)}
         ib = {c: j for j, c in enumerate(level0.codes_b)}
