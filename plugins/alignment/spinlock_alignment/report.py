@@ -36,6 +36,9 @@ MEASURES = """\
 
 z is in null standard deviations, positive = better than chance; p is the permutation p-value
 (1 + draws at least as good) / (1 + draws), so its smallest possible value is 1 / (draws + 1).
+Beating this null says the two vocabularies agree on which features go together and how; part of
+that agreement can come from the feature definitions themselves (norms or statistics of one field
+that move together in any domain), so across domains compare with a same-domain pair too.
 """
 
 
