@@ -15,7 +15,16 @@ import attrs
 import numpy as np
 import torch
 
-__all__ = ["ConvSpec", "HiddenBlock", "NoiseSource", "Normalizer", "Plan", "plan"]
+__all__ = [
+    "ConvSpec",
+    "HiddenBlock",
+    "NoiseSource",
+    "Normalizer",
+    "Plan",
+    "plan",
+    "circular_index",
+    "halo_mask",
+]
 
 _SQRT_HALF = math.sqrt(0.5)
 
@@ -136,6 +145,7 @@ class Normalizer:
     def __init__(self, kinds, widths, padded: int, n_groups: int, eps: float, device):
         kinds, widths = np.asarray(kinds), np.asarray(widths)
         self.eps, self.count, self.skip = eps, len(kinds), bool((kinds == "none").all())
+        self.padded, self.n_groups = padded, n_groups
 
         def flag(values):
             return torch.as_tensor(values, device=device).view(1, -1, 1) if values.any() else None
@@ -149,6 +159,17 @@ class Normalizer:
                 assign[g, np.arange(width), ids] = 1.0
             self.assign = torch.as_tensor(assign, device=device)
             self.counts = self.assign.sum(1).clamp(min=1.0)  # [G, K]; empty groups unused
+
+    def tensors(self, device) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+        """``(assign [G, C, K], counts [G, K], group [1, G, 1], none [1, G, 1])`` for the fused
+        path (:mod:`._cno_fused`), which takes every flag as a tensor (absent kinds all False)."""
+        g = self.count
+        false = torch.zeros(1, g, 1, dtype=torch.bool, device=device)
+        none = false if self.none is None else self.none
+        if self.group is None:  # all-zero assignment of the usual shape: the same compiled graph
+            assign = torch.zeros(g, self.padded, self.n_groups, device=device)
+            return assign, torch.ones(g, self.n_groups, device=device), false, none
+        return self.assign, self.counts, self.group, none
 
     def _pool(self, per_channel: torch.Tensor) -> torch.Tensor:
         """Group means of ``[N, G, C]`` channel values, broadcast back to ``[N, G, C]``."""
@@ -173,6 +194,25 @@ class Normalizer:
             scale, mean = scale.masked_fill(self.none, 1.0), mean.masked_fill(self.none, 0.0)
         shift = (-mean * scale).view(n, gc, 1, 1)
         return torch.addcmul(shift, x32, scale.view(n, gc, 1, 1), out=x32)
+
+
+def circular_index(h: int, w: int, p: int, device) -> torch.Tensor:
+    """Flat source indices ``[(h + 2p) * (w + 2p)]`` of a circular padding by ``p``.
+
+    ``x.flatten(-2).index_select(-1, idx)`` pads ``x [.., h, w]`` periodically in one gather
+    (one kernel, where ``F.pad(mode="circular")`` issues five copies); values are copies, so
+    the result equals ``F.pad`` exactly.
+    """
+    rows = torch.arange(-p, h + p) % h
+    cols = torch.arange(-p, w + p) % w
+    return (rows.view(-1, 1) * w + cols.view(1, -1)).reshape(-1).to(device)
+
+
+def halo_mask(h: int, w: int, p: int, device) -> torch.Tensor:
+    """``[(h + 2p), (w + 2p)]`` bool, True on the padding halo (outside the interior)."""
+    mask = torch.ones(h + 2 * p, w + 2 * p, dtype=torch.bool)
+    mask[p : p + h, p : p + w] = False
+    return mask.to(device)
 
 
 def correlation_filter(lengths, grid, device) -> torch.Tensor:
@@ -213,6 +253,10 @@ class NoiseSource:
     ``m * (widths[g] - C) * H * W`` (the padded channels get finite values that meet zero head
     weights). Samples with a positive correlation length are smoothed in Fourier space (fp32)
     and renormalised.
+
+    ``t`` may be an int or a 0-d int64 tensor on the keys' device (what a CUDA graph replays).
+    Everything that depends only on the shape (offsets, per-kind key subsets) is built on the
+    first call for that shape, so later calls make no host-to-device copy and can be captured.
     """
 
     def __init__(self, keys: torch.Tensor, laplace: np.ndarray, lengths: np.ndarray, grid, widths=None):
@@ -220,48 +264,48 @@ class NoiseSource:
         self.keys = keys
         self.count = len(keys)
         self.widths = None if widths is None else np.asarray(widths, dtype=np.int64)
+        laplace = np.asarray(laplace, bool)
         self.laplace = torch.as_tensor(np.flatnonzero(laplace), device=device)
-        self.normal = torch.as_tensor(np.flatnonzero(~np.asarray(laplace, bool)), device=device)
+        self.normal = torch.as_tensor(np.flatnonzero(~laplace), device=device)
+        self.keys_laplace, self.keys_normal = keys[self.laplace], keys[self.normal]
         smooth = np.flatnonzero(np.asarray(lengths) > 0)
+        self.all_smooth = len(smooth) == self.count
         self.smooth = torch.as_tensor(smooth, device=device)
         self.filters = correlation_filter(np.asarray(lengths)[smooth], grid, device) if len(smooth) else None
-        self._offset: dict[tuple, torch.Tensor | None] = {}
+        self._offset: dict[tuple, tuple] = {}
 
-    def _offsets(self, shape) -> torch.Tensor | None:
-        """Element-index shifts ``[G, M, 1, 1, 1]`` that make a padded draw equal the real one."""
-        if shape not in self._offset:  # built once per shape: no device sync per step
+    def _offsets(self, shape) -> tuple:
+        """``(all, normal, laplace)`` element-index shifts ``[G', M, 1, 1, 1]`` (or None) that
+        make a padded draw equal the real one; built once per shape (no copy per step)."""
+        if shape not in self._offset:
             m, c, h, w = shape
             shift = None
             if self.widths is not None and (self.widths != c).any():
                 widths = torch.as_tensor(self.widths - c, device=self.keys.device).view(-1, 1, 1, 1, 1)
                 shift = torch.arange(m, device=self.keys.device).view(1, m, 1, 1, 1) * widths * (h * w)
-            self._offset[shape] = shift
+            parts = (None, None) if shift is None else (shift[self.normal], shift[self.laplace])
+            self._offset[shape] = (shift, *parts)
         return self._offset[shape]
 
-    def __call__(self, t: int, shape: tuple[int, int, int, int]) -> torch.Tensor:
+    def __call__(self, t, shape: tuple[int, int, int, int]) -> torch.Tensor:
         """Noise ``[G, M, C, H, W]`` (fp32) for step ``t``; ``shape = (M, C, H, W)``."""
         counter_normal, counter_uniform = _counter_draws(self.keys.device)
-        offset = self._offsets(tuple(shape))
+        offset, off_normal, off_laplace = self._offsets(tuple(shape))
         if len(self.normal) == self.count:
             xi = counter_normal(self.keys, t, shape, lane=0, offset=offset)
         else:
-
-            def part(index):
-                return None if offset is None else offset[index]
-
             xi = torch.empty((self.count, *shape), device=self.keys.device, dtype=torch.float32)
             if len(self.normal):
-                xi[self.normal] = counter_normal(
-                    self.keys[self.normal], t, shape, lane=0, offset=part(self.normal)
-                )
+                xi[self.normal] = counter_normal(self.keys_normal, t, shape, lane=0, offset=off_normal)
             # fp64 uniforms: in fp32 a draw can round to exactly 1, where the inverse CDF is infinite.
-            u = counter_uniform(
-                self.keys[self.laplace], t, shape, lane=2, dtype=torch.float64, offset=part(self.laplace)
-            )
+            u = counter_uniform(self.keys_laplace, t, shape, lane=2, dtype=torch.float64, offset=off_laplace)
             u = u - 0.5
             xi[self.laplace] = (-torch.sign(u) * torch.log1p(-2 * u.abs()) * _SQRT_HALF).float()
         if self.filters is not None:
             h, w = shape[-2:]
-            spec = torch.fft.rfft2(xi[self.smooth]) * self.filters
-            xi[self.smooth] = torch.fft.irfft2(spec, s=(h, w))
+            if self.all_smooth:
+                xi = torch.fft.irfft2(torch.fft.rfft2(xi) * self.filters, s=(h, w))
+            else:
+                spec = torch.fft.rfft2(xi[self.smooth]) * self.filters
+                xi[self.smooth] = torch.fft.irfft2(spec, s=(h, w))
         return xi

@@ -33,6 +33,7 @@ from spinlock_core.seeding import sample_keys
 
 from ._cno_group import CNOGroup
 from ._cno_layers import plan
+from ._cuda_graph import GraphedStep
 from .cno_config import CNOConfig
 
 __all__ = ["CNOConfig", "CNOOperator", "CNOStepper"]
@@ -62,25 +63,47 @@ def _native_cpu_conv(active: bool):
 class CNOStepper(Stepper):
     """A batch of ``cno`` operators in coarse groups (see :class:`~._cno_group.CNOGroup`).
 
-    ``step`` runs one Python iteration per *group* (a handful), never per sample.
+    The batch is stepped in sorted order (``order``: batch rows sorted by the batch key, None
+    when the batch already is, as the generate stage makes it), so each group owns a
+    contiguous range: its input is a channel slice of one shared tensor, the group outputs are
+    joined by one ``cat``, and the update ``keep X + gain O`` runs once for the whole batch.
+    ``step`` runs one Python iteration per *group* (a handful), never per sample. On CUDA the
+    step can be replayed from a CUDA graph (``cuda_graph``: ``auto``, ``on`` or ``off``).
     """
 
-    def __init__(self, groups: list[CNOGroup], batch: int):
+    def __init__(self, groups: list[CNOGroup], batch: int, order=None, dtype=None, cuda_graph="off"):
         self.groups, self.batch = groups, batch
-        # One group in batch order needs no gather/scatter (groups are sorted by segment).
-        self.whole = len(groups) == 1 and bool((groups[0].index.cpu() == torch.arange(batch)).all())
+        self.dtype = dtype or groups[0].dtype
+        device = groups[0].index.device
+        self.order = self.inverse = None
+        if order is not None and not np.array_equal(order, np.arange(batch)):
+            self.order = torch.as_tensor(order, device=device)
+            self.inverse = torch.as_tensor(np.argsort(order), device=device)
+        self.keep = torch.cat([g.keep for g in groups])  # [B, 1, 1, 1, 1], sorted order
+        self.gain = torch.cat([g.gain for g in groups])
+        self.graphed = None
+        if cuda_graph != "off" and device.type == "cuda":
+            self.graphed = GraphedStep(self._step, strict=cuda_graph == "on", name="cno step")
 
     def step(self, u: torch.Tensor, t: int) -> torch.Tensor:
         """``u [B, M, 3, H, W]`` -> the state after step ``t``, same shape and dtype."""
         if u.shape[0] != self.batch:
             raise ValueError(f"cno stepper built for {self.batch} samples, got state {list(u.shape)}")
+        if self.graphed is not None:
+            return self.graphed(u, t)
         with _native_cpu_conv(u.device.type == "cpu"):
-            if self.whole:
-                return self.groups[0].step(u, t)
-            out = torch.empty_like(u)
-            for grp in self.groups:
-                out.index_copy_(0, grp.index, grp.step(u.index_select(0, grp.index), t))
-        return out
+            return self._step(u, t)
+
+    def _step(self, u: torch.Tensor, t) -> torch.Tensor:
+        """The eager step; ``t`` an int or a 0-d int64 device tensor (capture-safe)."""
+        b, m, c, h, w = u.shape
+        us = u if self.order is None else u.index_select(0, self.order)
+        x = us.to(self.dtype).transpose(0, 1).reshape(m, b * c, h, w)
+        outs = [grp.forward(x[:, grp.start * c : grp.stop * c], t) for grp in self.groups]
+        o = outs[0] if len(outs) == 1 else torch.cat(outs, 1)
+        o = o.view(m, b, c, h, w).transpose(0, 1).float()
+        out = (self.keep * us.float() + self.gain * o).to(u.dtype)
+        return out if self.inverse is None else out.index_select(0, self.inverse)
 
 
 class CNOOperator(Operator):
@@ -232,12 +255,18 @@ class CNOOperator(Operator):
         rows = np.argsort(order, kind="stable")
         coarse = order[rows] // n_segments
         cuts = np.flatnonzero(np.diff(coarse)) + 1
+        c = self.config
+        if c.cuda_graph == "on" and device.type != "cuda":
+            raise ConfigError(
+                f"cno: operator.cuda_graph=on needs a CUDA device, got {device}; use auto or off"
+            )
+        fused = "compiled" if c.compile else None
         groups = [
-            CNOGroup(part, cols, self.config, keys, seed, sample_index, grid, device, dtype)
-            for part in np.split(rows, cuts)
+            CNOGroup(part, cols, c, keys, seed, sample_index, grid, device, dtype, start, fused)
+            for part, start in zip(np.split(rows, cuts), [0, *cuts], strict=True)
             if len(part)
         ]
-        return CNOStepper(groups, n)
+        return CNOStepper(groups, n, rows, dtype, c.cuda_graph)
 
     def derived_columns(self, theta: Mapping[str, np.ndarray], grid: Grid) -> dict[str, np.ndarray]:
         """Per-sample ``parameter_count``, ``flops_per_step`` and ``receptive_field`` of the real

@@ -24,6 +24,14 @@ def _subset_of(valid):
     return check
 
 
+def _one_of(name, valid):
+    def check(instance, attribute, value):
+        if value not in valid:
+            raise ConfigError(f"cno.{name}: {value!r} invalid; choose from {list(valid)}")
+
+    return check
+
+
 def _range(instance, attribute, value):
     if len(value) != 2 or value[0] > value[1]:
         raise ConfigError(f"cno.{attribute.name}: need [low, high] with low <= high, got {list(value)}")
@@ -95,3 +103,12 @@ class CNOConfig:
     channel_bucket: int = attrs.field(default=16, converter=int, validator=attrs.validators.ge(1))
     #: Performance only: run the convolutions in ``channels_last`` memory format (GPU option).
     channels_last: bool = attrs.field(default=False, converter=bool)
+    #: CUDA only: replay each batch's step from a CUDA graph (one launch per step). ``auto``
+    #: captures on CUDA and falls back to eager with a warning if capture fails; ``on`` raises
+    #: instead; ``off`` steps eagerly. Replay runs the captured kernels, so values are those
+    #: of the eager step.
+    cuda_graph: str = attrs.field(default="auto", validator=_one_of("cuda_graph", ("auto", "on", "off")))
+    #: Fuse the work between convolutions with ``torch.compile`` (see ``_cno_fused``). Agrees
+    #: with the default (exact) path to float rounding, not bitwise: a dataset made with it must
+    #: be replayed with it. Compiles a few graphs per process (seconds each).
+    compile: bool = attrs.field(default=False, converter=bool)
