@@ -1,4 +1,4 @@
-"""The CNO stepper as it was before the launch-count work (commit ff7f61c), for the benchmark.
+"""The CNO stepper as it was before the launch-count work (commit 93878b2), for the benchmark.
 
 ``benchmarks/generate.py`` times it in the same process as the current stepper ("current eager
 batched" before the change), so the speed-up is measured, not remembered. Frozen copy: per group

@@ -39,18 +39,20 @@ ALL_ZERO = [dict(padding="zero", num_layers=4), dict(padding="zero", num_layers=
 
 
 @pytest.mark.parametrize(
-    ("rows", "indices", "dtype", "tol"),
+    ("rows", "indices", "dtype", "tol", "channels_last"),
     [
-        pytest.param(MIXED, MIXED_INDICES, torch.float32, 2e-5, id="mixed-fp32"),
-        pytest.param(COARSE, COARSE_INDICES, torch.float32, 2e-5, id="coarse-fp32"),
-        pytest.param(ALL_ZERO, [60, 61], torch.float32, 2e-5, id="all-zero-fp32"),
-        pytest.param(MIXED[:4], MIXED_INDICES[:4], torch.bfloat16, 0.05, id="mixed-bf16"),
+        pytest.param(MIXED, MIXED_INDICES, torch.float32, 2e-5, False, id="mixed-fp32"),
+        pytest.param(COARSE, COARSE_INDICES, torch.float32, 2e-5, False, id="coarse-fp32"),
+        pytest.param(COARSE, COARSE_INDICES, torch.float32, 2e-5, True, id="coarse-fp32-channels-last"),
+        pytest.param(ALL_ZERO, [60, 61], torch.float32, 2e-5, False, id="all-zero-fp32"),
+        pytest.param(MIXED[:4], MIXED_INDICES[:4], torch.bfloat16, 0.05, False, id="mixed-bf16"),
     ],
 )
-def test_fused_path_matches_the_exact_path(uncompiled_glue, rows, indices, dtype, tol):
+def test_fused_path_matches_the_exact_path(uncompiled_glue, rows, indices, dtype, tol, channels_last):
     """The fused forward (padded features, glue per conv) computes the exact path's network."""
     exact = OP.build(theta_of(rows), indices, SEED, GRID16, "cpu", dtype)
-    fused = CNOOperator(CNOConfig(compile=True)).build(theta_of(rows), indices, SEED, GRID16, "cpu", dtype)
+    cfg = CNOConfig(compile=True, channels_last=channels_last)
+    fused = CNOOperator(cfg).build(theta_of(rows), indices, SEED, GRID16, "cpu", dtype)
     assert all(g.fused == "compiled" for g in fused.groups)
     u = initial(indices)
     a, b = _steps(exact, u), _steps(fused, u)
