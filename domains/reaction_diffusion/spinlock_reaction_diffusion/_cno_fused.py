@@ -34,8 +34,8 @@ def glue(y, act, norm, pad, residual, noise, *, eps, out_dtype, channels_last):
     ``act [1, G, 1, 1, 1]``: 0 gelu, 1 silu, 2 tanh. ``norm = (assign, counts, group, none)``
     as :meth:`~._cno_layers.Normalizer.tensors` (instance norm where neither flag is set; the
     statistics are taken even for a group without norms, so that one graph serves all).
-    ``pad = (index, halo, Hp, Wp)`` pads the result for the next conv (circular gather, then
-    ``halo [1, G, 1, Hp, Wp]`` zeroed), or None. ``residual`` has the result's shape.
+    ``pad = (index [Hp, Wp], halo [1, G, 1, Hp, Wp])`` pads the result for the next conv
+    (circular gather of flat source indices, then the halo zeroed), or None. ``residual`` has the result's shape.
     ``noise = (xi [G, N, C, H, W], sigma [G, 1, 1, 1, 1], mult [1, G, 1, 1, 1])``: ``h + σξ``
     or ``h (1 + σξ)``; only on unpadded results. Statistics in fp32.
     """
@@ -53,8 +53,9 @@ def glue(y, act, norm, pad, residual, noise, *, eps, out_dtype, channels_last):
     z = torch.where(act == 0, F.gelu(x), torch.where(act == 1, F.silu(x), torch.tanh(x)))
     z = z.reshape(n, gc, h, w)
     if pad is not None:
-        index, halo, hp, wp = pad
-        z = z.flatten(-2).index_select(-1, index).view(n, gc, hp, wp)
+        index, halo = pad
+        hp, wp = index.shape
+        z = z.flatten(-2).index_select(-1, index.flatten()).view(n, gc, hp, wp)
         if halo is not None:
             z = z.view(n, g, gc // g, hp, wp).masked_fill(halo, 0.0).view(n, gc, hp, wp)
     if residual is not None:

@@ -247,7 +247,7 @@ class CNOGroup:
         glue = _cno_fused.glue_fn(compiled=self.fused == "compiled")
         n, _, hh, ww = x.shape
         g, p = self.count, self.pad
-        pad = (self.pad_index, self.halo_all, *self.padded_hw) if self.gathers else None
+        pad = (self.pad_index.view(self.padded_hw), self.halo_all) if self.gathers else None
 
         def conv(z, i):
             w, b = self.params[i]
