@@ -10,6 +10,7 @@ naming both. Nothing here imports torch.
 from __future__ import annotations
 
 import difflib
+import sys
 import types
 from functools import cache
 from importlib.metadata import EntryPoint, entry_points
@@ -49,9 +50,17 @@ def _entry_points(kind: str) -> dict[str, list[EntryPoint]]:
 
 
 def clear_cache() -> None:
-    """Forget discovered entry points (tests, or after installing a plugin in-process)."""
+    """Forget discovered entry points (tests, or after installing a plugin in-process).
+
+    stevedore keeps its own process-wide list per namespace
+    (``ExtensionManager.ENTRY_POINT_CACHE``); left alone, a distribution added after a
+    namespace was first read is invisible to the driver loader though listed here.
+    """
     _entry_points.cache_clear()
     _load.cache_clear()
+    extension = sys.modules.get("stevedore.extension")
+    if extension is not None:
+        extension.ExtensionManager.ENTRY_POINT_CACHE.clear()
 
 
 def available(kind: str) -> list[str]:
