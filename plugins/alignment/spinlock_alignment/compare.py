@@ -17,7 +17,7 @@ from spinlock_core.interfaces import Score
 from spinlock_core.seeding import generator_for
 
 from .crossencode import STATISTICS, Reader, make_probes, mean_entropy, mi_matrix, r2, statistics
-from .prototypes import LevelPrototypes, level_prototypes, matched_distance
+from .prototypes import LevelPrototypes, level_prototypes, matched_distance, mean_profile_warning
 from .runs import Run, SharedColumns, scalers, shared_columns
 from .stats import entropy_bits
 
@@ -25,6 +25,8 @@ __all__ = ["Comparison", "compare"]
 
 PROTO_NULL = "shared columns of B's prototypes permuted"
 CROSS_NULL = "fed columns permuted before A reads them"
+#: Level of the check that a prototype score's agreement is more than the codebooks' mean profiles.
+CENTRED_P = 0.05
 _CROSS = {
     "r2": (
         "cross-encoding R²",
@@ -58,6 +60,9 @@ class Comparison:
     references: dict[str, float]
     warnings: list[str]
     n_probes: int
+    #: Per level, the prototype distance of the centred prototypes with its null (a check of the
+    #: prototype scores, not a score of its own: see :mod:`spinlock_alignment.prototypes`).
+    centred: list[Score] = attrs.field(factory=list)
 
     def score(self, name: str) -> Score:
         return next(s for s in self.scores if s.name == name)
@@ -121,13 +126,16 @@ def _compare(a: Run, b: Run, config) -> Comparison:
     observed = statistics(encoded, reader_a, probes, reader_b)
 
     n = config.permutations
-    proto_null = np.zeros((levels, n))
+    proto_null, centred_null = np.zeros((levels, n)), np.zeros((levels, n))
+    centred_protos = [p.centred() for p in protos]
     cross_null = {k: np.zeros(n) for k in STATISTICS}
     with progress(n, "null draws", unit="draws") as advance:
         for d in range(n):
             pi_s = _perm(len(cols.shared), config.seed, d, "alignment/null/shared")
             for lvl, p in enumerate(protos):
                 proto_null[lvl, d] = matched_distance(p.pa, p.pb[:, pi_s])
+                ca, cb = centred_protos[lvl]
+                centred_null[lvl, d] = matched_distance(ca, cb[:, pi_s])
             pi_f = _perm(len(cols.fed), config.seed, d, "alignment/null/fed")
             stats = statistics(reader_a(probes.z_fed[:, pi_f]), reader_a, probes, reader_b)
             for k in STATISTICS:
@@ -169,6 +177,22 @@ def _compare(a: Run, b: Run, config) -> Comparison:
         "token MI (L0) upper bound: mean H(A L0)": float(ha.mean()) if len(ha) else float("nan"),
     }
 
+    centred = [
+        Score(
+            name=f"prototype distance L{p.level} (centred)",
+            value=matched_distance(*p.centred()),
+            null_draws=centred_null[p.level],
+            alternative="less",
+            null=PROTO_NULL,
+            unit="z (RMS)",
+            doc="the same matching with each codebook's mean prototype removed",
+        )
+        for p in protos
+    ]
+    for s, c in zip(scores, centred, strict=False):  # scores open with the prototype distances
+        if warning := mean_profile_warning(s, c, CENTRED_P):
+            warnings.append(warning)
+
     biggest = max(k for row in a.view.sizes + b.view.sizes for k in row)
     if len(probes.rows) < 5 * biggest:
         warnings.append(
@@ -184,4 +208,6 @@ def _compare(a: Run, b: Run, config) -> Comparison:
             f"{len(skipped)} of A's categories read no fed column (their tokens are constant on the probes): "
             f"left out of token MI and entropy"
         )
-    return Comparison(a, b, cols, scores, protos, correspondence, references, warnings, len(probes.rows))
+    return Comparison(
+        a, b, cols, scores, protos, correspondence, references, warnings, len(probes.rows), centred
+    )

@@ -10,6 +10,12 @@ no shared column is left out and counted.
 Null: the shared columns of B's prototypes permuted (one permutation per draw). It keeps each
 codebook's internal geometry and every prototype's values, and breaks only which feature is
 which — what "unrelated vocabularies over the same features" means.
+
+The distance includes how alike the two codebooks' *mean* prototypes are. The same matching on
+:meth:`LevelPrototypes.centred` prototypes (each side's mean removed), against the same null
+draws, isolates which code matches which; the report gives it beside the score and warns when
+the score beats its null only through the mean profiles (an undertrained tokenizer whose codes
+all decode alike).
 """
 
 from __future__ import annotations
@@ -20,7 +26,7 @@ import numpy as np
 from .stats import match
 from .views import Code
 
-__all__ = ["LevelPrototypes", "level_prototypes", "matched_distance"]
+__all__ = ["LevelPrototypes", "level_prototypes", "matched_distance", "mean_profile_warning"]
 
 
 @attrs.frozen
@@ -34,6 +40,23 @@ class LevelPrototypes:
     pb: np.ndarray
     #: Left-out codes per side: {"dead": n, "without a shared column": n}.
     left_out: dict[str, dict[str, int]]
+
+    def spread(self) -> dict[str, float]:
+        """Per side, the mean RMS distance (z) of the prototypes to their mean: how different
+        the codes of this level are from each other (``nan`` for a side without codes)."""
+
+        def one(p: np.ndarray) -> float:
+            return float(np.sqrt(((p - p.mean(0)) ** 2).mean(1)).mean()) if len(p) else float("nan")
+
+        return {"A": one(self.pa), "B": one(self.pb)}
+
+    def centred(self) -> tuple[np.ndarray, np.ndarray]:
+        """Both sides' prototypes less their own mean prototype: what is left says which code
+        differs from its codebook how, whatever the two codebooks' mean profiles."""
+        return (
+            self.pa - self.pa.mean(0) if len(self.pa) else self.pa,
+            self.pb - self.pb.mean(0) if len(self.pb) else self.pb,
+        )
 
     def matching(self) -> list[tuple[Code, Code, float]]:
         ra, rb, cost = match(self.pa, self.pb)
@@ -72,3 +95,15 @@ def matched_distance(pa: np.ndarray, pb: np.ndarray) -> float:
     if len(pa) == 0 or len(pb) == 0:
         return float("nan")
     return float(match(pa, pb)[2].mean())
+
+
+def mean_profile_warning(score, centred, level: float) -> str | None:
+    """A warning when prototype ``score`` beats its null at ``level`` but its ``centred`` check
+    does not: the agreement is in the codebooks' mean profiles, not in which code matches which."""
+    if not score.p_value < level <= centred.p_value:
+        return None
+    return (
+        f"{score.name} beats its null (p = {score.p_value:.2g}) but not once each codebook's mean "
+        f"prototype is removed (p = {centred.p_value:.2g}): the two codebooks' mean profiles agree, "
+        f"which code matches which does not"
+    )

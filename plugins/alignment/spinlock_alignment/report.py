@@ -68,9 +68,11 @@ def headline(comparison) -> str:
         verdict = "no alignment beyond chance"
     else:
         verdict = f"mixed: {sum(p < ALIGNMENT_P for p in ps)} of 3 measure families beat chance at p < {ALIGNMENT_P}"
+    n = len(comparison.warnings)
+    warned = f" ({n} warning{'s' if n > 1 else ''} in the report.)" if n else ""
     return (
         f"{comparison.a.label} vs {comparison.b.label} over {len(comparison.columns.shared)} shared columns: "
-        f"{parts}. Verdict: {verdict}."
+        f"{parts}. Verdict: {verdict}.{warned}"
     )
 
 
@@ -101,6 +103,7 @@ def to_json(comparison, config, files: list[Path]) -> dict[str, Any]:
             "shared": cols.shared,
             "fed": cols.fed,
             "absent_in_A": cols.absent,
+            "empty_in_B": cols.empty,
             "shared_by_family": cols.counts("shared"),
             "fed_by_family": cols.counts("fed"),
         },
@@ -111,6 +114,8 @@ def to_json(comparison, config, files: list[Path]) -> dict[str, Any]:
             {
                 "level": p.level,
                 "codes": {"A": len(p.codes_a), "B": len(p.codes_b)},
+                "spread": {k: _num(v) for k, v in p.spread().items()},
+                "centred": comparison.centred[p.level].to_dict() if comparison.centred else None,
                 "left_out": p.left_out,
                 "pairs": [{"A": ca.label, "B": cb.label, "distance": _num(c)} for ca, cb, c in p.matching()],
             }
@@ -157,8 +162,10 @@ def _markdown(data: dict[str, Any], comparison) -> str:
         "",
         f"**Common ground.** {len(cols['shared'])} shared columns ({fams}) of the families "
         f"{', '.join(cols['families'])} are reconstructed by both tokenizers (prototype space); "
-        f"{len(cols['fed'])} columns A reads are in B's table and feed cross-encoding; the other "
-        f"{len(cols['absent_in_A'])} columns A reads are held at A's imputation value. "
+        f"{len(cols['fed'])} columns A reads have values in B's table and feed cross-encoding; the other "
+        f"{len(cols['absent_in_A'])} columns A reads are held at A's imputation value"
+        + (f" ({len(cols['empty_in_B'])} of them in B's table but only as NaN)" if cols["empty_in_B"] else "")
+        + ". "
         f"{data['probes']} probe samples of B; space `{data['config']['space']}`.",
         "",
         "## Scores beside their nulls",
@@ -172,6 +179,19 @@ def _markdown(data: dict[str, Any], comparison) -> str:
             f"| {s['name']} | {_fmt(s['value'])} {s['unit']} | {_fmt(s['null_mean'])} ± {_fmt(s['null_std'], 2)} "
             f"| {_fmt(s['z'])} | {_fmt(s['p_value'], 2)} | {better[s['alternative']]} |"
         )
+    centred = [p["centred"] for p in data["prototype_matching"] if p.get("centred")]
+    if centred:
+        lines += [
+            "",
+            "Check of the prototype scores, each codebook's mean prototype removed (same null draws; "
+            "where the score beats its null and this does not, the agreement is only in the mean profiles):",
+            "",
+        ]
+        lines += [
+            f"- {c['name']}: {_fmt(c['value'])} vs null {_fmt(c['null_mean'])} ± {_fmt(c['null_std'], 2)}, "
+            f"z = {_fmt(c['z'])}, p = {_fmt(c['p_value'], 2)}"
+            for c in centred
+        ]
     lines += ["", "References (no null: what each tokenizer achieves on its own ground):", ""]
     lines += [f"- {k}: {_fmt(v)}" for k, v in data["references"].items()]
     lines += ["", MEASURES]

@@ -8,10 +8,12 @@ sides have. Two sets matter:
 
 * ``shared`` – columns both tokenizers *reconstruct* (decoder outputs of both): the space where
   prototypes are compared;
-* ``fed`` – columns tokenizer A *reads* that B's feature table has: what cross-encoding feeds A.
-  Every other column A reads (``absent``) is set to A's own imputation value (its training
-  median) without raising its missing indicator, so it sits at the centre of A's distribution
-  and carries no information about the probe.
+* ``fed`` – columns tokenizer A *reads* that B's feature table has with at least one finite
+  value: what cross-encoding feeds A. A column B's table holds only as NaN (e.g. a spread over
+  realizations of a run with one realization per sample) carries nothing, so it is not fed (``empty``).
+  Every other column A reads (``absent``, ``empty`` included) is set to A's own imputation
+  value (its training median) without raising its missing indicator, so it sits at the centre
+  of A's distribution and carries no information about the probe.
 """
 
 from __future__ import annotations
@@ -83,10 +85,14 @@ class SharedColumns:
     fed: list[str]
     absent: list[str]
     families: tuple[str, ...]
+    #: Columns of ``families`` A reads that B's table has, but only as non-finite values
+    #: (part of ``absent``: held neutral, not fed).
+    empty: list[str] = attrs.field(factory=list)
 
     def counts(self, which: str) -> dict[str, int]:
-        """Columns of ``which`` ("shared", "fed", "absent") per family."""
-        out: dict[str, int] = {}
+        """Columns of ``which`` ("shared", "fed", "absent", "empty") per family; every family of
+        ``families`` is listed, with 0 where it contributes none."""
+        out: dict[str, int] = {f: 0 for f in self.families} if which in ("shared", "fed") else {}
         for c in getattr(self, which):
             out[family_of(c)] = out.get(family_of(c), 0) + 1
         return out
@@ -100,7 +106,10 @@ def shared_columns(a: Run, b: Run, families: tuple[str, ...]) -> SharedColumns:
 
     b_out, b_table = set(b.view.output_columns), set(b.columns)
     shared = [c for c in a.view.output_columns if eligible(c) and c in b_out]
-    fed = [c for c in a.view.input_columns if eligible(c) and c in b_table]
+    candidates = [c for c in a.view.input_columns if eligible(c) and c in b_table]
+    finite = np.isfinite(b.select(candidates)).any(axis=0) if candidates else np.zeros(0, bool)
+    fed = [c for c, ok in zip(candidates, finite, strict=True) if ok]
+    empty = [c for c, ok in zip(candidates, finite, strict=True) if not ok]
     absent = [c for c in a.view.input_columns if c not in set(fed)]
     if not shared:
         fams_a = sorted({family_of(c) for c in a.view.output_columns})
@@ -110,7 +119,13 @@ def shared_columns(a: Run, b: Run, families: tuple[str, ...]) -> SharedColumns:
             f"(A reconstructs {fams_a}, B {fams_b}); train both with those families "
             f"(tokenizer.families) or pick others with --set families=[...]"
         )
-    return SharedColumns(shared, fed, absent, tuple(families))
+    if not fed:
+        raise DatasetError(
+            f"{b.path}: its feature table has no finite value in any column of the families "
+            f"{list(families)} that the tokenizer of {a.path} reads ({len(empty)} such columns are all NaN); "
+            f"nothing to cross-encode"
+        )
+    return SharedColumns(shared, fed, absent, tuple(families), empty)
 
 
 def scalers(a: Run, b: Run, names: list[str], space: str) -> tuple[RobustScale, RobustScale]:

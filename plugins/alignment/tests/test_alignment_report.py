@@ -38,7 +38,7 @@ def test_compare_codebooks_writes_the_report(same_domain, tmp_path):
     assert "prototype distance L0" in result.output and "Verdict" in result.output
     report = json.loads((out / "report.json").read_text())
     assert report["A"]["domain"] == "toy_a" and report["config"]["space"] == "pooled"
-    assert report["columns"]["shared_by_family"] == {"summary": 12} and report["probes"] == 64
+    assert report["columns"]["shared_by_family"] == {"summary": 12, "temporal": 0} and report["probes"] == 64
     assert len(report["scores"]) == 7 and all(len(s["null_draws"]) == 8 for s in report["scores"])
     pngs = [f for f in report["files"] if f.endswith(".png")]
     assert len(pngs) == 4
@@ -46,5 +46,5 @@ def test_compare_codebooks_writes_the_report(same_domain, tmp_path):
         head = (out / name).read_bytes()[:8]
         assert head == b"\x89PNG\r\n\x1a\n" and (out / name).stat().st_size > 20_000
     markdown = (out / "report.md").read_text()
-    assert "| token MI (L0) |" in markdown and "12 shared columns (summary: 12)" in markdown
+    assert "| token MI (L0) |" in markdown and "12 shared columns (summary: 12, temporal: 0)" in markdown
     assert all(f"![{name}]({name})" in markdown for name in pngs)
