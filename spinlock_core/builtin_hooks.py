@@ -17,10 +17,10 @@ def _describe_run_dir(path: Path):
 
     from .runner import STATE_DIR
 
-    stamps = sorted((path / STATE_DIR / "stages").glob("*.json"))
+    stamps = [json.loads(f.read_text()) for f in (path / STATE_DIR / "stages").glob("*.json")]
+    stamps.sort(key=lambda stamp: stamp.get("finished", ""))  # the order they ran in
     table = Table("stage", "fingerprint", "finished", "seconds", "outputs", title=f"run directory {path}")
-    for stamp_file in stamps:
-        stamp = json.loads(stamp_file.read_text())
+    for stamp in stamps:
         table.add_row(
             stamp["stage"],
             stamp["fingerprint"],

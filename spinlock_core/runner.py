@@ -23,7 +23,7 @@ import attrs
 
 from . import registry
 from .config import ResolvedConfig
-from .console import info, warn
+from .console import info, pipeline_display, warn
 from .distributed import barrier, is_rank0
 from .errors import StageError
 from .specs import StageSpec
@@ -207,31 +207,40 @@ class Runner:
             (self.run_dir / "config.yaml").write_text(self.config.to_yaml())
         hook = get_plugin_manager().hook
         done = []
-        for name, action in plan:
-            if action == "skip":
-                info(f"[dim]• {name}: up to date, skipped[/dim]")
-                done.append((name, "skip", 0.0))
-                continue
-            if action == "rerun":
-                self._move_aside(name)
-            context = StageContext(
-                config=self.config, run_dir=self.run_dir, stage=name, fingerprint=self.fingerprint(name)
-            )
-            info(f"[bold cyan]▶ {name}[/bold cyan]")
-            hook.on_stage_start(stage=name, context=context)
-            start = time.perf_counter()
-            self.spec(name).load_implementation()(context)
-            seconds = time.perf_counter() - start
-            barrier()
-            missing = self.missing_outputs(name)
-            if missing:
-                raise StageError(f"stage {name!r} finished but did not make {missing} in {self.run_dir}")
-            if is_rank0():
-                self._write_stamp(name, seconds)
-            hook.on_stage_end(stage=name, context=context, seconds=seconds)
-            info(f"[green]✓ {name}[/green] ({seconds:.1f} s)")
-            done.append((name, action, seconds))
+        to_run = [name for name, action in plan if action != "skip"]
+        with pipeline_display(to_run) as enter:
+            for name, action in plan:
+                if action == "skip":
+                    info(f"[dim]• {name}: up to date, skipped[/dim]")
+                    done.append((name, "skip", 0.0))
+                    continue
+                position = to_run.index(name)
+                enter(position)
+                numbered = f"[{position + 1}/{len(to_run)}] {name}" if len(to_run) > 1 else name
+                done.append(self._run_stage(name, action, numbered, hook))
         return done
+
+    def _run_stage(self, name: str, action: str, numbered: str, hook) -> tuple[str, str, float]:
+        """Run one stage of the plan (``action`` run or rerun) and stamp its artefacts."""
+        if action == "rerun":
+            self._move_aside(name)
+        context = StageContext(
+            config=self.config, run_dir=self.run_dir, stage=name, fingerprint=self.fingerprint(name)
+        )
+        info(f"[bold cyan]▶ {numbered}[/bold cyan]")
+        hook.on_stage_start(stage=name, context=context)
+        start = time.perf_counter()
+        self.spec(name).load_implementation()(context)
+        seconds = time.perf_counter() - start
+        barrier()
+        missing = self.missing_outputs(name)
+        if missing:
+            raise StageError(f"stage {name!r} finished but did not make {missing} in {self.run_dir}")
+        if is_rank0():
+            self._write_stamp(name, seconds)
+        hook.on_stage_end(stage=name, context=context, seconds=seconds)
+        info(f"[green]✓ {numbered}[/green] ({seconds:.1f} s)")
+        return (name, action, seconds)
 
     def _write_stamp(self, name: str, seconds: float) -> None:
         stamp = {

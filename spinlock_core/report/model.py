@@ -60,8 +60,28 @@ class Figure:
 
     @classmethod
     def from_file(cls, path, caption: str | None = None) -> Figure:
+        """The PNG at ``path``; without a ``caption``, the one its folder's ``captions.json``
+        (file name -> caption, written by whoever drew the figures) gives, else its name."""
         path = Path(path)
-        return cls(png=path.read_bytes(), caption=path.name if caption is None else caption)
+        return cls(png=path.read_bytes(), caption=caption if caption is not None else _caption(path))
+
+
+def _caption(path: Path) -> str:
+    import json
+
+    sidecar = path.parent / CAPTIONS
+    if sidecar.is_file():
+        try:
+            known = json.loads(sidecar.read_text())
+        except ValueError:
+            known = {}
+        if isinstance(known, dict) and isinstance(known.get(path.name), str):
+            return known[path.name]
+    return path.stem.replace("_", " ")
+
+
+#: A figure folder's captions: ``{"file.png": "what the figure shows"}``.
+CAPTIONS = "captions.json"
 
 
 Block = Text | Heading | Table | Figure

@@ -42,7 +42,8 @@ def run_section(run: RunArtefacts) -> Section:
         ("scale", fmt(run.config_get("scale"))),
         ("seed", fmt(run.config_get("seed"))),
         ("device", fmt(run.config_get("device"))),
-        ("stage / pipeline", f"{run.config_get('stage', '—')} / {', '.join(pipeline) or '—'}"),
+        ("last command's stage", fmt(run.config_get("stage"))),
+        ("pipeline (stage=all)", " → ".join(pipeline) or "—"),
         ("features", ", ".join(run.config_get("features", []) or []) or "—"),
         ("tokenizer / backbone", f"{_choice(run, 'tokenizer')} / {_choice(run, 'backbone')}"),
     ]

@@ -21,8 +21,10 @@ from .plotting import subplots, to_png
 __all__ = ["tokenizer_section"]
 
 KEY, TITLE, ORDER = "tokenizer", "Tokenizer", 30
-#: Shown first in the headline, when the tokenizer reports them.
-HEADLINE_METRICS = ("quality", "r2_overall", "utilization_mean", "perplexity_mean")
+#: Shown first in the headline, when the tokenizer reports them. R² before quality (1 - MSE,
+#: clamped at 0): on robust-scaled features the MSE can exceed 1 while R² still says how much
+#: of the variance the tokens keep.
+HEADLINE_METRICS = ("r2_overall", "utilization_mean", "quality", "perplexity_mean")
 
 
 def _load(model_path: Path, meta: dict):
@@ -35,14 +37,14 @@ def _load(model_path: Path, meta: dict):
 def _dashboards(run: RunArtefacts, spec, model) -> list[Figure]:
     folder = run.path("tokenizer/dashboards")
     if sorted(folder.glob("*.png")):
-        return [Figure.from_file(p, caption=p.stem.replace("_", " ")) for p in sorted(folder.glob("*.png"))]
+        return [Figure.from_file(p) for p in sorted(folder.glob("*.png"))]
     if "dashboards" not in spec.extras:
         return []
     from ..specs import import_object
 
     with tempfile.TemporaryDirectory() as tmp:
         paths = import_object(spec.extras["dashboards"])(model, Path(tmp))
-        return [Figure.from_file(p, caption=Path(p).stem.replace("_", " ")) for p in sorted(map(Path, paths))]
+        return [Figure.from_file(p) for p in sorted(map(Path, paths))]
 
 
 def _positions_sizes(model, n_positions: int) -> list[int | None]:

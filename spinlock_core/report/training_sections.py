@@ -44,7 +44,7 @@ def _pngs(run: RunArtefacts, folder: str, skip=frozenset()) -> list[Figure]:
     paths = [p for p in run.path(folder).glob("*.png") if p.resolve() not in skip]
     rank = {name: i for i, name in enumerate(FIRST_FIGURES)}
     paths.sort(key=lambda p: (rank.get(p.stem, len(rank)), p.name))
-    return [Figure.from_file(p, caption=p.stem.replace("_", " ")) for p in paths]
+    return [Figure.from_file(p) for p in paths]
 
 
 def _curves(history: list[dict]) -> Figure:

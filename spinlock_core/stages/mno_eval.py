@@ -16,6 +16,9 @@ relative L2 to the realization mean) is the error floor such a model cannot go b
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import numpy as np
 
 from .mno_data import _Targets
@@ -171,6 +174,7 @@ def write_figures(
         written.append(folder / "error_vs_horizon.png")
     shown = pairs[: cfg.eval_figures]
     if not len(shown):
+        _write_captions(folder, written)
         return written
     chunk, u0, pred, true = next(rollout_batches(model, data, shown, cfg, steps, precision, device))
     times = np.unique(np.linspace(0, steps - 1, min(5, steps)).round().astype(int))
@@ -201,4 +205,26 @@ def write_figures(
         fig.savefig(path, dpi=100)
         plt.close(fig)
         written.append(path)
+    _write_captions(folder, written)
     return written
+
+
+def _write_captions(folder: Path, written: list[Path]) -> None:
+    """``captions.json`` beside the figures, for the run report."""
+    known = {
+        "training_curves.png": "MNO training loss and validation rollout error per epoch; dashed: "
+        "persistence (u(t) = u0).",
+        "error_vs_horizon.png": "Validation rollout error against the horizon: relative L2 and VRMSE, "
+        "with the persistence and zero baselines.",
+    }
+    captions = {}
+    for path in written:
+        if path.name in known:
+            captions[path.name] = known[path.name]
+        elif path.name.startswith("rollout_"):
+            sample, realization = path.stem.split("_")[1:3]
+            captions[path.name] = (
+                f"Validation sample {sample}, realization {realization}: true, MNO and |error| at "
+                "evenly spaced steps (channel 0, one colour scale per row pair)."
+            )
+    (folder / "captions.json").write_text(json.dumps(captions, indent=1))

@@ -449,7 +449,12 @@ def run(context) -> None:
     report = validate(context)
     roll, tok = report["rollout"]["summary"], report["tokenizer"]
     info(
-        f"validate: rollout rel. L2 {roll['rel_l2']} (persistence {roll['persistence_rel_l2']}), "
-        f"token JSD {tok['mean_jsd_bits']} bits, agreement {tok['mean_agreement']}, "
-        f"mean feature KS {report['features']['mean_ks']}; report in {context.path('validate')}"
+        f"validate: rollout rel. L2 {_g(roll['rel_l2'])} (persistence {_g(roll['persistence_rel_l2'])}), "
+        f"token JSD {_g(tok['mean_jsd_bits'])} bits, agreement {_g(tok['mean_agreement'])}, "
+        f"mean feature KS {_g(report['features']['mean_ks'])}; report in {context.path('validate')}"
     )
+
+
+def _g(value) -> str:
+    """Four significant digits for the console (the JSON keeps full precision)."""
+    return f"{value:.4g}" if isinstance(value, (int, float)) else str(value)

@@ -209,5 +209,19 @@ def write_markdown(path: Path, report: dict) -> None:
             f"| {row['name']} | {_fmt(row['ks'], 3)} | {_fmt(row['ks_pvalue'], 3)} | "
             f"{_fmt(row['wasserstein'], 3)} | {_fmt(row['wasserstein_scaled'], 3)} |"
         )
-    lines += ["", "## Figures", ""] + [f"![{name}]({name})" for name in report["figures"]]
+    lines += ["", "## Figures", ""]
+    for name in report["figures"]:
+        lines += [f"![{FIGURE_CAPTIONS.get(name, name)}]({name})", ""]
     path.write_text("\n".join(lines) + "\n")
+
+
+#: Alt text of the report's figures (the run report shows it as the caption).
+FIGURE_CAPTIONS = {
+    "jsd_per_codebook.png": "Token usage per codebook, MNO rollouts against the operator on the same fresh θ: "
+    "Jensen-Shannon divergence (bits) and per-sample token agreement.",
+    "feature_distributions.png": "The features whose distributions differ most (by KS) between the MNO's "
+    "rollouts and the operator's.",
+    "error_vs_horizon.png": "Fresh θ, same (θ, u0) for the MNO and the operator: relative L2 and VRMSE "
+    "against the horizon, beside persistence.",
+    "frames.png": "Predicted against true states on fresh θ (channel 0, realization 0), with |error|.",
+}

@@ -232,3 +232,15 @@ def test_a_domain_gallery_that_cannot_be_drawn_is_noted_not_fatal(toy_run, monke
     notes = [b.text for b in section.blocks if isinstance(b, Text)]
     assert section.status == "ok" and any("no module named spinlock_toy" in n for n in notes)
     assert any(isinstance(b, Figure) and "Stored initial conditions" in b.caption for b in section.blocks)
+
+
+def test_a_figure_takes_its_caption_from_its_folders_captions_json(tmp_path):
+    (tmp_path / "curves.png").write_bytes(_png())
+    (tmp_path / "other_plot.png").write_bytes(_png())
+    assert Figure.from_file(tmp_path / "curves.png").caption == "curves"  # no sidecar: the name
+    (tmp_path / "captions.json").write_text('{"curves.png": "Loss per epoch."}')
+    assert Figure.from_file(tmp_path / "curves.png").caption == "Loss per epoch."
+    assert Figure.from_file(tmp_path / "other_plot.png").caption == "other plot"  # not listed
+    assert Figure.from_file(tmp_path / "curves.png", caption="given").caption == "given"
+    (tmp_path / "captions.json").write_text("{not json")
+    assert Figure.from_file(tmp_path / "curves.png").caption == "curves"

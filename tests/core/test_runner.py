@@ -75,3 +75,14 @@ def test_resolved_config_is_saved_in_the_run_directory():
     runner = _runner("stage=t_make", "seed=4")
     runner.run()
     assert "seed: 4" in (runner.run_dir / "config.yaml").read_text()
+
+
+def test_a_pipeline_numbers_its_stages_and_a_single_stage_is_not_numbered(cli):
+    result = cli("run", *TOY, "stage=all", "pipeline=[t_make,t_use]", "run.dir=pipe")
+    text = " ".join(result.output.split())
+    assert result.exit_code == 0, result.output
+    assert "▶ [1/2] t_make" in text and "✓ [2/2] t_use" in text
+    again = cli("run", *TOY, "stage=t_use", "t_use.factor=3", "run.dir=pipe", "run.force=true")
+    text = " ".join(again.output.split())
+    assert again.exit_code == 0, again.output
+    assert "t_make: up to date, skipped" in text and "▶ t_use" in text and "[1/1]" not in text

@@ -7,6 +7,7 @@ spaces, so the 2-D embedding is one PCA *per category* (levels share their categ
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from pathlib import Path
 
@@ -56,9 +57,9 @@ def _training_curves(tok, path: Path) -> None:
     for lvl in range(levels):
         vals = [h["val_quality_by_level"][lvl] for h in hist]
         ax.plot(ep, vals, color=LEVEL_COLORS[lvl % 6], label=f"levels 0..{lvl}")
-    ax.set(title="Validation quality = 1 - MSE, by decoded levels", xlabel="epoch", ylabel="quality")
+    ax.set(title="Validation 1 - MSE, by decoded levels", xlabel="epoch", ylabel="1 - MSE (unclamped)")
     lo = min(h["val_quality_by_level"][0] for h in hist[len(hist) // 4 :])
-    ax.set_ylim(max(0.0, lo - 0.02), 1.0)
+    ax.set_ylim(min(lo - 0.02, 0.9), 1.0)  # below 0 when the MSE exceeds 1: shown, not cut off
     ax = axes[1, 0]
     ax.plot(ep, [h["val_utilization_mean"] for h in hist], label="utilization (mean over codebooks)")
     ax.plot(ep, [h["val_utilization_weighted"] for h in hist], label="utilization (weighted by K)", ls="--")
@@ -174,16 +175,20 @@ def _feature_category(tok, path: Path) -> None:
     for j, cols in enumerate(cmap.values()):
         mat[row : row + len(cols), j] = 1
         row += len(cols)
-    height = max(4.0, 0.16 * len(feats) + 1.5)
+    labelled = len(feats) <= 150
+    # one row per feature only when the rows carry their names; without labels a row of pixels
+    # per feature is as readable and the figure stays a screen tall
+    height = max(4.0, 0.16 * len(feats) + 1.5) if labelled else 8.0
     fig, ax = plt.subplots(figsize=(4.5 + 0.55 * len(cmap), height))
     ax.imshow(mat, cmap="Greys", aspect="auto", vmin=0, vmax=1.3, interpolation="nearest")
     ax.set_xticks(range(len(cmap)), list(cmap), rotation=60, ha="right", fontsize=8)
-    if len(feats) <= 150:
+    if labelled:
         ax.set_yticks(range(len(feats)), feats, fontsize=6 if len(feats) > 60 else 8)
         for lab, f in zip(ax.get_yticklabels(), feats, strict=False):
             lab.set_color(fams[_family(f)])
     else:
         ax.set_yticks([])
+        ax.set_ylabel(f"{len(feats)} features, grouped by category (names: spinlock inspect)")
     handles = [plt.Line2D([], [], color=c, marker="s", ls="", label=f) for f, c in fams.items()]
     ax.legend(handles=handles, title="family", fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     ax.set_title("Feature -> category map (label colour = family)", fontsize=10)
@@ -230,4 +235,18 @@ def write_dashboards(tokenizer, out_dir) -> list[Path]:
     for name, draw in panels.items():
         draw(tokenizer, out / name)
         paths.append(out / name)
+    # read by `spinlock report` (a folder's captions.json: file name -> caption)
+    (out / "captions.json").write_text(json.dumps(CAPTIONS, indent=1))
     return paths
+
+
+#: What each dashboard shows, for the run report.
+CAPTIONS = {
+    "training_curves.png": "Tokenizer training: losses, validation 1 - MSE by decoded levels, "
+    "codebook use and topographic similarity, dead codes and restarts per epoch.",
+    "utilization.png": "Share of each codebook (category x level) used on the validation rows.",
+    "reconstruction.png": "Validation reconstruction per category (R² of its columns) by decoded levels.",
+    "codebooks_pca.png": "The codebooks in 2-D (PCA of each category's code vectors), coarse to fine levels.",
+    "feature_category.png": "Which feature column belongs to which discovered category (colour: family).",
+    "category_sizes.png": "Columns per discovered category, by feature family.",
+}

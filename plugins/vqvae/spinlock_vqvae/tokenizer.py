@@ -249,7 +249,17 @@ class CategoricalVQVAE:
         """Write a ``weights_only``-loadable checkpoint (and its JSON sidecar) to ``path``."""
         final = (self.metrics or {}).get("final") or {}
         summary = {
-            k: final.get(k) for k in ("quality", "mse", "utilization_mean", "perplexity_mean", "topographic")
+            k: final.get(k)
+            for k in (
+                "quality",
+                "mse",
+                "r2_overall",
+                "utilization_mean",
+                "perplexity_mean",
+                "dead_codes",
+                "total_codes",
+                "topographic",
+            )
         }
         meta = {"kind": "tokenizer", "name": self.name, "config": self.config.to_dict(), "metrics": summary}
         return save_checkpoint(Path(path), self.state(), meta, notify=False)

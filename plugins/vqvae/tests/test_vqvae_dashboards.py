@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from spinlock_vqvae import CategoricalVQVAE, CategoricalVQVAEConfig, write_dashboards
 
 
@@ -22,3 +24,5 @@ def test_dashboards_render(planted, tmp_path):
     }
     for p in paths:
         assert p.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and p.stat().st_size > 5000
+    captions = json.loads((tmp_path / "dash" / "captions.json").read_text())
+    assert set(captions) == names and all(len(c) > 30 for c in captions.values())
