@@ -98,7 +98,14 @@ class ThetaEncoder(nn.Module):
             idx = []
             for name, n in self.categorical:
                 v = self._column(theta, name).to(torch.int64)
-                if v.numel() and (int(v.min()) < 0 or int(v.max()) >= n):
+                # eager only: the check reads values back to the host, which would break a
+                # compiled graph (and then recompile per parameter name); θ is checked eagerly
+                # before training starts, so the compiled steps lose nothing
+                if (
+                    not torch.compiler.is_compiling()
+                    and v.numel()
+                    and (int(v.min()) < 0 or int(v.max()) >= n)
+                ):
                     raise ConfigError(
                         f"categorical θ {name!r} must be a choice index in [0, {n}), got {v.tolist()}"
                     )

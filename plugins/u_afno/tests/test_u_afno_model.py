@@ -117,3 +117,13 @@ def test_uafno_is_an_nn_module_with_config(space):
     model = _model(space)
     assert isinstance(model, UAFNO)
     assert attrs.asdict(model.config)["width"] == 16
+
+
+def test_forward_traces_to_one_graph_for_torch_compile(space, theta):
+    """mno.compile=true compiles the step: a graph break (e.g. a value read back to check θ)
+    splits it and makes Dynamo recompile once per θ column name until its limit."""
+    model = _model(space, noise_channels=1)
+    state = torch.randn(3, 1, 32, 32)
+    explained = torch._dynamo.explain(model)(state, theta, model.make_noise(state))
+    assert explained.graph_break_count == 0, [b.reason for b in explained.break_reasons]
+    assert explained.graph_count == 1
