@@ -128,7 +128,9 @@ def test_three_models_on_a_given_table(bench, tmp_path):
     bench.write_features(tmp_path / "f.h5", data, mans, attrs)
     out = tmp_path / "out"
     argv = ["--features-h5", str(tmp_path / "f.h5"), "--scale", "small", "--out", str(out), "--epochs", "1"]
-    report = bench.main([*argv, "--dashboards", "--override", "device=cpu", "tokenizer.device=cpu"])
+    # 32 codes per level: more codes (6 codebooks x 32) than the 76 training rows, so k-means is capped
+    overrides = ["device=cpu", "tokenizer.device=cpu", "tokenizer.codebook_size=32"]
+    report = bench.main([*argv, "--dashboards", "--override", *overrides])
     assert report["data"]["samples_used"] == 95 and report["data"]["status"]["failed"] == 1
     models = report["models"]
     assert list(models) == ["categorical_vqvae", "flat_vqvae", "pca_kmeans"]
