@@ -13,7 +13,17 @@ from typing import Any
 
 import attrs
 
-__all__ = ["Text", "Heading", "Table", "Figure", "Section", "Block", "RunArtefacts", "STATUSES"]
+__all__ = [
+    "Text",
+    "Heading",
+    "Table",
+    "Figure",
+    "Section",
+    "Block",
+    "RunArtefacts",
+    "STATUSES",
+    "write_captions",
+]
 
 #: What a section's badge says: made, the stage has not run, only some artefacts, or it failed.
 STATUSES = ("ok", "not run", "partial", "error")
@@ -66,9 +76,15 @@ class Figure:
         return cls(png=path.read_bytes(), caption=caption if caption is not None else _caption(path))
 
 
-def _caption(path: Path) -> str:
-    import json
+def write_captions(folder: Path, captions: dict[str, str]) -> Path:
+    """Write ``folder/captions.json`` (file name -> caption), which :meth:`Figure.from_file` reads:
+    whoever draws a folder's figures says what they show."""
+    path = Path(folder) / CAPTIONS
+    path.write_text(json.dumps(captions, indent=1))
+    return path
 
+
+def _caption(path: Path) -> str:
     sidecar = path.parent / CAPTIONS
     if sidecar.is_file():
         try:

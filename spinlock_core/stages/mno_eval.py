@@ -16,11 +16,11 @@ relative L2 to the realization mean) is the error floor such a model cannot go b
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
 
+from ..report.model import write_captions
 from .mno_data import _Targets
 
 __all__ = ["validation_errors", "evaluate", "write_figures", "rollout_batches"]
@@ -210,7 +210,7 @@ def write_figures(
 
 
 def _write_captions(folder: Path, written: list[Path]) -> None:
-    """``captions.json`` beside the figures, for the run report."""
+    """Captions of the figures written, for the run report."""
     known = {
         "training_curves.png": "MNO training loss and validation rollout error per epoch; dashed: "
         "persistence (u(t) = u0).",
@@ -227,4 +227,4 @@ def _write_captions(folder: Path, written: list[Path]) -> None:
                 f"Validation sample {sample}, realization {realization}: true, MNO and |error| at "
                 "evenly spaced steps (channel 0, one colour scale per row pair)."
             )
-    (folder / "captions.json").write_text(json.dumps(captions, indent=1))
+    write_captions(folder, captions)

@@ -7,7 +7,6 @@ spaces, so the 2-D embedding is one PCA *per category* (levels share their categ
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from pathlib import Path
 
@@ -16,6 +15,8 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
+
+from spinlock_core.report.model import write_captions
 
 from .preprocessing import MISSING_SUFFIX, family_of
 
@@ -235,8 +236,7 @@ def write_dashboards(tokenizer, out_dir) -> list[Path]:
     for name, draw in panels.items():
         draw(tokenizer, out / name)
         paths.append(out / name)
-    # read by `spinlock report` (a folder's captions.json: file name -> caption)
-    (out / "captions.json").write_text(json.dumps(CAPTIONS, indent=1))
+    write_captions(out, CAPTIONS)  # what `spinlock report` shows under each
     return paths
 
 
