@@ -53,6 +53,7 @@ VARIANTS: dict[str, tuple[str, list[str], bool]] = {
     "legacy": ("legacy", [], False),
     "graph_compiled": ("current", ["operator.cuda_graph=on", "operator.compile=true"], False),
     "graph_channels_last": ("current", ["operator.cuda_graph=on", "operator.channels_last=true"], False),
+    "graph_no_io_pad": ("current", ["operator.cuda_graph=on", "operator.io_pad=1"], False),
     "graph_cudnn_benchmark": ("current", ["operator.cuda_graph=on", "generate.deterministic=false"], True),
     "compiled": ("current", ["operator.cuda_graph=off", "operator.compile=true"], False),
     "eager_channels_last": ("current", ["operator.cuda_graph=off", "operator.channels_last=true"], False),

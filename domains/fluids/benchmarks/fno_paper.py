@@ -122,7 +122,7 @@ def build_model(name: str, args, space, device):
     from spinlock_core import registry
 
     if name == "u_afno":
-        overrides = {}
+        overrides = dict(_key_value(kv) for kv in args.u_afno_set)
         preset = args.preset
     elif name == "fno":
         overrides = {
@@ -146,6 +146,16 @@ def build_model(name: str, args, space, device):
         "preset": preset,
         "config": attrs.asdict(config),
     }
+
+
+def _key_value(text: str) -> tuple[str, object]:
+    """``width=32`` -> ``("width", 32)``: the value read as YAML (numbers, booleans, strings)."""
+    import yaml
+
+    key, sep, value = text.partition("=")
+    if not sep or not key:
+        raise SystemExit(f"--u-afno-set takes KEY=VALUE, got {text!r}")
+    return key, yaml.safe_load(value)
 
 
 def rollout_model(model, x, theta, steps: int, checkpoint: bool = False):
@@ -352,6 +362,13 @@ def parse_args(argv=None):
         "--preset",
         default=None,
         help="u_afno size preset: small, base, large (default: base on CUDA, else small)",
+    )
+    p.add_argument(
+        "--u-afno-set",
+        nargs="*",
+        default=[],
+        metavar="KEY=VALUE",
+        help="u_afno config fields over the preset, e.g. width=32 levels=2",
     )
     p.add_argument(
         "--fno-modes", type=int, default=24, help="neuralop n_modes (24 = the paper's 12 per sign)"

@@ -29,7 +29,7 @@ import torch.nn.functional as F
 from spinlock_core.seeding import generator_for
 
 from . import _cno_fused
-from ._cno_layers import NoiseSource, Normalizer, Plan, circular_index, halo_mask, plan
+from ._cno_layers import NoiseSource, Normalizer, Plan, circular_index, halo_mask, pad_io, plan
 
 
 def _gelu_(x: torch.Tensor) -> torch.Tensor:
@@ -95,7 +95,9 @@ class CNOGroup:
 
         layers, kernel, bucket = int(col("num_layers")[0]), int(col("kernel")[0]), int(col("bucket")[0])
         norms, pads = col("normalization_name"), col("padding_name")
-        self.plan = plan(layers, bucket, kernel, bool((norms == "none").any()))
+        unpadded = plan(layers, bucket, kernel, bool((norms == "none").any()))
+        self.plan = pad_io(unpadded, cfg.io_pad)
+        self.field, self.io = unpadded.stem.cin, self.plan.stem.cin  # field channels, padded
         self.act_runs = [(a, b, ACTIVATIONS_[v]) for a, b, v in runs(col("activation_name"))]
         self.zero_runs = [(a, b) for a, b, v in runs(pads) if v == "zero"]
         self.all_zero = len(self.zero_runs) == 1 and self.zero_runs[0] == (0, self.count)
@@ -217,7 +219,8 @@ class CNOGroup:
         return out.reshape(n, gc, hh, ww)
 
     def forward(self, x: torch.Tensor, t) -> torch.Tensor:
-        """``O(X)`` of the group: ``[N, G * 3, H, W] -> [N, G * 3, H, W]`` (``N = M`` realizations).
+        """``O(X)`` of the group: ``[N, G * io, H, W] -> [N, G * io, H, W]`` (``N = M`` realizations;
+        ``io``: the 3 field channels and the zero ones of ``operator.io_pad``).
 
         ``t`` is the step (an int, or a 0-d int64 tensor on the device under a CUDA graph).
         """

@@ -404,17 +404,29 @@ def test_parameter_count_matches_built_weights():
         built = sum(int((p != 0).sum()) for pair in grp.params for p in pair if p is not None)
         assert built == counted[grp.index.numpy()].sum()
     (padded,) = [grp for grp in stepper.groups if 0 in grp.index]
-    assert padded.params[0][0].shape == (32, 3, 3, 3)  # b = 20 runs in the 32 bucket
+    assert padded.params[0][0].shape == (32, 8, 3, 3)  # b = 20 runs in the 32 bucket, 3 -> 8 inputs
 
 
 def test_executed_flops_count_the_padding():
     """Executed FLOPs are those of the bucket's architecture; real ones are unpadded."""
     theta = theta_of([dict(base_channels=20), dict(base_channels=32), dict(base_channels=16)])
     grid = Grid(shape=(64, 64))
-    executed = OP.executed_flops(theta, grid)
+    unpadded_io = CNOOperator(CNOConfig(io_pad=1))
+    executed = unpadded_io.executed_flops(theta, grid)
     real = OP.derived_columns(theta, grid)["flops_per_step"]
     assert executed[0] == executed[1] == real[1] > real[0]
     assert executed[2] == real[2]
+    # io_pad=8 adds 5 zero input channels to the stem and 5 zero outputs to the head.
+    b, k, head_in = 16, 3, 32  # the third row is BASE: L = 2, widths 16 then 32, k = 3
+    extra = 2 * 64 * 64 * 5 * (b * k * k + head_in)
+    assert OP.executed_flops(theta, grid)[2] - executed[2] == extra
+
+
+def test_io_padding_keeps_the_math():
+    """Padding the field channels 3 -> 8 for the stem and head gives the same trajectories."""
+    padded = rollout(MIXED, MIXED_INDICES, steps=2)
+    plain = rollout(MIXED, MIXED_INDICES, steps=2, op=CNOOperator(CNOConfig(io_pad=1)))
+    torch.testing.assert_close(padded, plain, rtol=1e-5, atol=1e-6)
 
 
 def test_bfloat16_runs_close_to_float32():

@@ -8,7 +8,11 @@ Order of operations (the same at fit and at ``transform``):
 3. robust scaling ``(x - median) / (IQR / 1.349)`` (std when the IQR is zero), clipped to
    ``[-clip, clip]``; all statistics come from the training rows only;
 4. drop near-constant columns and near-duplicates (|Spearman r| > threshold to an earlier kept
-   column), decided on the training rows.
+   column), decided on the training rows;
+5. divide each kept column by its training standard deviation after clipping, so every model
+   input has unit variance on the training rows. Robust scaling alone leaves heavy-tailed columns
+   with variances far above 1; with unit variances, 1 - MSE is the prototype's "quality" on
+   z-scored targets and no column dominates the reconstruction loss by its tails.
 
 The whole state is plain lists and dicts, so it lives inside a ``weights_only`` checkpoint and
 ``transform`` replays it exactly on any raw table that has the input columns by name;
@@ -152,12 +156,14 @@ class Preprocessor:
         kept = [keep[a] for a in kept_local]
         if not kept:
             raise DatasetError("tokenizer: every selected column is constant, missing or duplicated")
+        unit = scaled[:, kept].std(axis=0)
         state.update(
             expanded_index=kept,
             output_columns=[names[j] for j in kept],
             center=center[kept].tolist(),
             scale=scale[kept].tolist(),
             clip=float(config.clip),
+            unit=np.where(unit > 0, unit, 1.0).tolist(),
             dropped=dropped,
         )
         return cls(state)
@@ -187,7 +193,12 @@ class Preprocessor:
         expanded, _ = _expand(raw, self.state)
         idx = self.state["expanded_index"]
         out = (expanded[:, idx] - np.asarray(self.state["center"])) / np.asarray(self.state["scale"])
-        return np.clip(out, -self.state["clip"], self.state["clip"]).astype(np.float32)
+        out = np.clip(out, -self.state["clip"], self.state["clip"]) / self._unit()
+        return out.astype(np.float32)
+
+    def _unit(self) -> np.ndarray:
+        """Step 5's per-column divisor (ones for a state saved before that step existed)."""
+        return np.asarray(self.state.get("unit", np.ones(len(self.state["center"]))))
 
     def torch_transform(self, x):
         """:meth:`transform` in torch, differentiable: ``x [N, len(input_columns)]`` -> scaled ``[N, D']``.
@@ -211,7 +222,7 @@ class Preprocessor:
         expanded = torch.cat([values, missing[:, t["indicator"]].double()], dim=1)
         out = (expanded[:, t["index"]] - t["center"]) / t["scale"]
         clip = self.state["clip"]
-        return out.clamp(-clip, clip).float()
+        return (out.clamp(-clip, clip) / t["unit"]).float()
 
     def _torch_state(self, device) -> dict:
         """The statistics as float64 tensors on ``device`` (built once per device)."""
@@ -234,12 +245,14 @@ class Preprocessor:
                 "index": torch.tensor(st["expanded_index"], dtype=torch.long, device=device),
                 "center": f64(st["center"]),
                 "scale": f64(st["scale"]),
+                "unit": f64(self._unit()),
             }
         return cache[key]
 
     def unscale(self, scaled) -> np.ndarray:
-        """Scaled features back to raw units (indicators come back as 0/1 probabilities-ish values)."""
-        s = as_numpy(scaled)
+        """Scaled features back to raw units (indicators come back as 0/1 probabilities-ish values;
+        clipped values stay clipped)."""
+        s = as_numpy(scaled) * self._unit()
         return s * np.asarray(self.state["scale"]) + np.asarray(self.state["center"])
 
 

@@ -48,7 +48,28 @@ def test_statistics_come_from_training_rows_only():
     pre_b = fit(table, ["s/a", "s/b", "s/c"], n_train=150)
     assert pre_a.state["center"] == pre_b.state["center"]
     assert pre_a.state["scale"] == pre_b.state["scale"]
-    assert pre_b.transform(table).max() == CFG.clip  # outliers clipped, not rescaled
+    assert pre_a.state["unit"] == pre_b.state["unit"]
+    out = pre_b.transform(table)
+    # outliers clipped, not rescaled: the clip bound divided by the column's training std
+    np.testing.assert_allclose(
+        out[150:], np.broadcast_to(CFG.clip / np.asarray(pre_b.state["unit"]), (50, 3)), rtol=1e-6
+    )
+
+
+def test_outputs_have_unit_variance_on_training_rows():
+    """Heavy tails leave robust-scaled columns with variance far above 1; step 5 divides it out."""
+    rng = np.random.default_rng(1)
+    table = np.stack([rng.standard_t(2, 400), np.exp(2 * rng.standard_normal(400)), rng.normal(5, 3, 400)], 1)
+    pre = fit(table, ["s/t2", "s/lognormal", "s/gauss"], n_train=300)
+    robust = np.clip(
+        (table[:300] - np.asarray(pre.state["center"])) / np.asarray(pre.state["scale"]), -CFG.clip, CFG.clip
+    )
+    assert robust[:, :2].std(0).min() > 1.5  # what the model saw before
+    np.testing.assert_allclose(pre.transform(table)[:300].std(0), 1.0, rtol=1e-5)
+    inside = (np.abs(robust) < CFG.clip).all(1)  # unclipped rows round-trip
+    np.testing.assert_allclose(
+        pre.unscale(pre.transform(table[:300][inside])), table[:300][inside], rtol=1e-5
+    )
 
 
 def test_constant_duplicate_and_all_missing_columns_are_dropped(planted):
@@ -109,14 +130,16 @@ def test_torch_transform_equals_numpy_and_is_differentiable(planted):
     np.testing.assert_array_equal(out.detach().numpy(), pre.transform(raw))
     out.sum().backward()
     assert torch.isfinite(x.grad).all()
-    # d(sum of outputs)/dx_i = sum of 1/scale over the outputs that read column i
+    # d(sum of outputs)/dx_i = sum of 1/(scale * unit) over the outputs that read column i
     expected = np.zeros(len(pre.input_columns))
+    unit = np.asarray(pre.state["unit"])
     for j, e in enumerate(pre.state["expanded_index"]):
         if e < len(pre.input_columns):
-            expected[e] += 1 / pre.state["scale"][j]
+            expected[e] += 1 / (pre.state["scale"][j] * unit[j])
     grad = x.grad.numpy()
     assert (grad[:4, 0] == 0).all() and (grad[4:8, 1] == 0).all()
-    rows = np.isfinite(raw).all(axis=1) & (np.abs(pre.transform(raw)) < pre.state["clip"]).all(axis=1)
+    inside = np.abs(pre.transform(raw) * unit) < pre.state["clip"] * (1 - 1e-5)  # float32 output
+    rows = np.isfinite(raw).all(axis=1) & inside.all(axis=1)
     assert rows.sum() > len(raw) // 2
     np.testing.assert_allclose(grad[rows], np.broadcast_to(expected, grad[rows].shape), rtol=1e-12)
     with pytest.raises(DatasetError, match=r"torch_transform takes \[N, "):
