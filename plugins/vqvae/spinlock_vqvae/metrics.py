@@ -3,9 +3,9 @@
 All on held-out rows, in eval mode, from the *tokens* (decode-from-tokens, not from latents):
 
 * ``quality`` = clamp(1 - MSE, 0, 1) on the scaled features (the prototype's definition, so the
-  numbers compare); ``mse`` unclamped beside it; ``quality_by_level[l]`` decodes only levels <= l.
-  Robust-scaled features do not have unit variance (heavy tails give more, clipping less), so
-  ``r2_overall`` = 1 - SSE/SST over all columns is reported too: it is scale-honest.
+  numbers compare: the preprocessing gives every column unit variance on the training rows);
+  ``mse`` unclamped beside it; ``quality_by_level[l]`` decodes only levels <= l. ``r2_overall`` =
+  1 - SSE/SST over all columns (SST about the validation means) stands beside it.
 * ``r2`` per category: 1 - SSE/SST pooled over the category's columns (SST about validation means);
   ``r2_by_level[c][l]`` the same from the first l+1 levels only.
 * ``utilization[c][l]`` = distinct codes used on validation / K; ``perplexity[c][l]`` = exp(entropy)
