@@ -4,9 +4,7 @@
 batched" before the change), so the speed-up is measured, not remembered. Frozen copy: per group
 a gather, a transposed copy, ``F.pad(mode="circular")`` (five copies) and four ``zero_`` per
 zero-padded run per conv, and the update per group. Its values equal the current exact path's
-(the benchmark checks it). Not used by the package. One later change is carried over so the math
-stays the current one: the field channels are padded to ``operator.io_pad`` for the stem and
-head (:func:`~spinlock_reaction_diffusion._cno_layers.pad_io`).
+(the benchmark checks it). Not used by the package.
 """
 
 from __future__ import annotations
@@ -17,7 +15,7 @@ import torch.nn.functional as F
 
 from spinlock_core.seeding import generator_for, sample_keys
 from spinlock_reaction_diffusion._cno_group import ACTIVATIONS_, block_convs, draw_weights, runs
-from spinlock_reaction_diffusion._cno_layers import NoiseSource, Normalizer, Plan, pad_io, plan
+from spinlock_reaction_diffusion._cno_layers import NoiseSource, Normalizer, Plan, plan
 from spinlock_reaction_diffusion.cno import _native_cpu_conv
 
 __all__ = ["build_legacy"]
@@ -41,8 +39,7 @@ class LegacyGroup:
 
         layers, kernel, bucket = int(col("num_layers")[0]), int(col("kernel")[0]), int(col("bucket")[0])
         norms, pads = col("normalization_name"), col("padding_name")
-        self.plan = pad_io(plan(layers, bucket, kernel, bool((norms == "none").any())), cfg.io_pad)
-        self.io = self.plan.stem.cin
+        self.plan = plan(layers, bucket, kernel, bool((norms == "none").any()))
         self.act_runs = [(a, b, ACTIVATIONS_[v]) for a, b, v in runs(col("activation_name"))]
         self.zero_runs = [(a, b) for a, b, v in runs(pads) if v == "zero"]
         self.all_zero = len(self.zero_runs) == 1 and self.zero_runs[0] == (0, self.count)
@@ -139,13 +136,10 @@ class LegacyGroup:
     def step(self, u: torch.Tensor, t: int) -> torch.Tensor:
         """One update of the group's states ``[G, M, 3, H, W]`` (update math in fp32)."""
         g, m, c, h, w = u.shape
-        x = u.to(self.dtype).transpose(0, 1)
-        if self.io > c:
-            x = torch.cat([x, x.new_zeros(m, g, self.io - c, h, w)], 2)
-        x = x.reshape(m, g * self.io, h, w)
+        x = u.to(self.dtype).transpose(0, 1).reshape(m, g * c, h, w)
         if self.channels_last:
             x = x.contiguous(memory_format=torch.channels_last)
-        o = self.forward(x, t).reshape(m, g, self.io, h, w)[:, :, :c].transpose(0, 1).float()
+        o = self.forward(x, t).reshape(m, g, c, h, w).transpose(0, 1).float()
         return (self.keep * u.float() + self.gain * o).to(u.dtype)
 
 

@@ -46,21 +46,42 @@ RESULTS: list[dict] = []
 OUT: Path = Path(".")
 DEADLINE = float("inf")
 
-#: name -> (stepper implementation, config overrides, cuDNN autotuning). Order = priority.
-VARIANTS: dict[str, tuple[str, list[str], bool]] = {
-    "graph": ("current", ["operator.cuda_graph=on"], False),
-    "eager": ("current", ["operator.cuda_graph=off"], False),
-    "legacy": ("legacy", [], False),
-    "graph_compiled": ("current", ["operator.cuda_graph=on", "operator.compile=true"], False),
-    "graph_channels_last": ("current", ["operator.cuda_graph=on", "operator.channels_last=true"], False),
-    "graph_no_io_pad": ("current", ["operator.cuda_graph=on", "operator.io_pad=1"], False),
-    "graph_cudnn_benchmark": ("current", ["operator.cuda_graph=on", "generate.deterministic=false"], True),
-    "compiled": ("current", ["operator.cuda_graph=off", "operator.compile=true"], False),
-    "eager_channels_last": ("current", ["operator.cuda_graph=off", "operator.channels_last=true"], False),
+#: name -> (stepper implementation, config overrides, cuDNN mode). Order = priority. cuDNN mode:
+#: "deterministic" (the generate stage's default: deterministic flag, heuristic choice),
+#: "heuristic" (heuristic choice without the deterministic flag), "autotune" (cudnn.benchmark).
+VARIANTS: dict[str, tuple[str, list[str], str]] = {
+    "graph": ("current", ["operator.cuda_graph=on"], "deterministic"),
+    "eager": ("current", ["operator.cuda_graph=off"], "deterministic"),
+    "legacy": ("legacy", [], "deterministic"),
+    "graph_compiled": ("current", ["operator.cuda_graph=on", "operator.compile=true"], "deterministic"),
+    "graph_channels_last": (
+        "current",
+        ["operator.cuda_graph=on", "operator.channels_last=true"],
+        "deterministic",
+    ),
+    "graph_split": ("current", ["operator.cuda_graph=on", "operator.split_cout=128"], "deterministic"),
+    "graph_gemm": ("current", ["operator.cuda_graph=on", "operator.gemm_cout=128"], "deterministic"),
+    "graph_heuristic": ("current", ["operator.cuda_graph=on", "generate.deterministic=false"], "heuristic"),
+    "graph_split_heuristic": (
+        "current",
+        ["operator.cuda_graph=on", "operator.split_cout=128", "generate.deterministic=false"],
+        "heuristic",
+    ),
+    "graph_cudnn_benchmark": (
+        "current",
+        ["operator.cuda_graph=on", "generate.deterministic=false"],
+        "autotune",
+    ),
+    "compiled": ("current", ["operator.cuda_graph=off", "operator.compile=true"], "deterministic"),
+    "eager_channels_last": (
+        "current",
+        ["operator.cuda_graph=off", "operator.channels_last=true"],
+        "deterministic",
+    ),
     "graph_compiled_channels_last": (
         "current",
         ["operator.cuda_graph=on", "operator.compile=true", "operator.channels_last=true"],
-        False,
+        "deterministic",
     ),
 }
 
@@ -72,6 +93,11 @@ def emit(name: str, **figures) -> dict:
     with open(OUT / "generate.jsonl", "a") as f:
         f.write(json.dumps(row) + "\n")
     return row
+
+
+def _sig(x: float, digits: int = 4) -> float:
+    """``x`` to significant digits (a fast step stays > 0, unlike ``round(x, 3)``)."""
+    return float(f"{x:.{digits}g}")
 
 
 def _sync():
@@ -110,16 +136,17 @@ def _builder(setup: GenerationSetup, impl: str):
 
 
 class _Cudnn:
-    """Set cuDNN autotuning for one variant and restore the flags after."""
+    """Set cuDNN's flags for one variant (see ``VARIANTS``) and restore them after."""
 
-    def __init__(self, autotune: bool):
-        self.autotune = autotune
+    FLAGS = {"deterministic": (False, True), "heuristic": (False, False), "autotune": (True, False)}
+
+    def __init__(self, mode: str):
+        self.mode = mode
 
     def __enter__(self):
         b = torch.backends.cudnn
         self.saved = (b.benchmark, b.deterministic)
-        if self.autotune:
-            b.benchmark, b.deterministic = True, False
+        b.benchmark, b.deterministic = self.FLAGS[self.mode]
 
     def __exit__(self, *exc):
         torch.backends.cudnn.benchmark, torch.backends.cudnn.deterministic = self.saved
@@ -255,11 +282,11 @@ def cno_config(args, device, batch: int, chunk: int, variants: list[str]) -> Non
     for name in variants:
         if _out_of_time(f"cno {args.dtype_now} batch {batch} chunk {chunk} {name}"):
             continue
-        impl, overrides, autotune = VARIANTS[name]
+        impl, overrides, cudnn_mode = VARIANTS[name]
         tag = f"{name}-{args.dtype_now}-b{batch}-c{chunk}"
         record = dict(variant=name, dtype=args.dtype_now, batch=batch, chunk=chunk)
         try:
-            with _Cudnn(autotune):
+            with _Cudnn(cudnn_mode):
                 setup, batches = _chunk(args, batch, chunk, device, overrides)
                 if args.max_batches:
                     batches = batches[: args.max_batches]
@@ -304,10 +331,10 @@ def cno_one_at_a_time(args, device) -> None:
     if _out_of_time("cno one at a time"):
         return
     for name in args.baseline_variants:
-        impl, overrides, autotune = VARIANTS[name]
+        impl, overrides, cudnn_mode = VARIANTS[name]
         record = dict(variant=name, dtype=args.dtype_now, batch=1)
         try:
-            with _Cudnn(autotune):
+            with _Cudnn(cudnn_mode):
                 setup, batches = _chunk(args, 1, args.chunk_sizes[0], device, overrides)
                 rows = np.concatenate(batches)
                 pick = rows[:: max(1, len(rows) // args.baseline_samples)][: args.baseline_samples]
@@ -361,8 +388,8 @@ def gray_scott(args, device) -> None:
                 u0 = u0.unsqueeze(1).contiguous()
                 record.update(
                     substeps=substeps,
-                    ic_seconds=round(ic_s, 3),
-                    ic_ms_per_sample=round(ic_s / batch * 1e3, 3),
+                    ic_seconds=_sig(ic_s),
+                    ic_ms_per_sample=_sig(ic_s / batch * 1e3),
                 )
                 variants = {"eager": stepper.step}
                 if CUDA:

@@ -29,7 +29,8 @@ import torch.nn.functional as F
 from spinlock_core.seeding import generator_for
 
 from . import _cno_fused
-from ._cno_layers import NoiseSource, Normalizer, Plan, circular_index, halo_mask, pad_io, plan
+from ._cno_conv import GroupedConv
+from ._cno_layers import NoiseSource, Normalizer, Plan, circular_index, halo_mask, plan
 
 
 def _gelu_(x: torch.Tensor) -> torch.Tensor:
@@ -95,9 +96,7 @@ class CNOGroup:
 
         layers, kernel, bucket = int(col("num_layers")[0]), int(col("kernel")[0]), int(col("bucket")[0])
         norms, pads = col("normalization_name"), col("padding_name")
-        unpadded = plan(layers, bucket, kernel, bool((norms == "none").any()))
-        self.plan = pad_io(unpadded, cfg.io_pad)
-        self.field, self.io = unpadded.stem.cin, self.plan.stem.cin  # field channels, padded
+        self.plan = plan(layers, bucket, kernel, bool((norms == "none").any()))
         self.act_runs = [(a, b, ACTIVATIONS_[v]) for a, b, v in runs(col("activation_name"))]
         self.zero_runs = [(a, b) for a, b, v in runs(pads) if v == "zero"]
         self.all_zero = len(self.zero_runs) == 1 and self.zero_runs[0] == (0, self.count)
@@ -106,6 +105,8 @@ class CNOGroup:
             for b, n in zip(col("base_channels"), norms, strict=True)
         ]
         self.params = self._stack(real, rows, seed, sample_index, device)
+        cuda = torch.device(device).type == "cuda"
+        self.use_split(cfg.split_cout if cuda else 0, cfg.gemm_cout if cuda else 0)
         # One normalizer per block width (real widths scale with the bucket's: b·2^i vs B·2^i).
         self.norms = {}
         for j, conv in enumerate(block_convs(self.plan)):
@@ -150,6 +151,15 @@ class CNOGroup:
             self.act_code = torch.as_tensor(codes, device=device).view(1, -1, 1, 1, 1)
             self.norm_tensors = {c: n.tensors(device) for c, n in self.norms.items()}
 
+    def use_split(self, split_cout: int, gemm_cout: int = 0) -> None:
+        """Run each conv as :class:`~._cno_conv.GroupedConv` with this output split or im2col
+        matrix product (0: none).
+
+        CUDA only: both work around a cuDNN heuristic, and on the CPU the native
+        (batch-independent) convolution gains nothing from them. Tests call it to check the math.
+        """
+        self.convs = [GroupedConv(w, b, self.count, split_cout, gemm_cout) for w, b in self.params]
+
     def _stack(self, real: list[Plan], rows, seed, sample_index, device):
         """Bucket-shaped ``[G * C_out, C_in, k, k]`` weights with each sample's draw in its corner."""
         params = []
@@ -186,11 +196,11 @@ class CNOGroup:
 
     def _conv(self, x: torch.Tensor, i: int) -> torch.Tensor:
         """Conv ``i`` with each operator's padding: circular, zero, or circular with zeroed halos."""
-        w, b = self.params[i]
-        p = w.shape[-1] // 2
+        conv = self.convs[i]
+        p = conv.k // 2
         if p == 0 or self.all_zero:
-            return F.conv2d(x, w, b, padding=p, groups=self.count)
-        return F.conv2d(self._pad(x), w, b, groups=self.count)
+            return conv(x, padding=p)
+        return conv(self._pad(x))
 
     def _block(self, x: torch.Tensor, i: int) -> torch.Tensor:
         """conv -> norm -> activation; activations act in place on their channel runs."""
@@ -219,8 +229,7 @@ class CNOGroup:
         return out.reshape(n, gc, hh, ww)
 
     def forward(self, x: torch.Tensor, t) -> torch.Tensor:
-        """``O(X)`` of the group: ``[N, G * io, H, W] -> [N, G * io, H, W]`` (``N = M`` realizations;
-        ``io``: the 3 field channels and the zero ones of ``operator.io_pad``).
+        """``O(X)`` of the group: ``[N, G * 3, H, W] -> [N, G * 3, H, W]`` (``N = M`` realizations).
 
         ``t`` is the step (an int, or a 0-d int64 tensor on the device under a CUDA graph).
         """
@@ -253,9 +262,8 @@ class CNOGroup:
         pad = (self.pad_index.view(self.padded_hw), self.halo_all) if self.gathers else None
 
         def conv(z, i):
-            w, b = self.params[i]
-            same = w.shape[-1] // 2 if not self.gathers else 0
-            return F.conv2d(z, w, b, padding=same, groups=g)
+            same = self.convs[i].k // 2 if not self.gathers else 0
+            return self.convs[i](z, padding=same)
 
         def block(z, i, last=False, residual=None, noise=None):
             y = conv(z, i)

@@ -22,7 +22,6 @@ __all__ = [
     "Normalizer",
     "Plan",
     "plan",
-    "pad_io",
     "circular_index",
     "halo_mask",
 ]
@@ -124,16 +123,6 @@ def plan(num_layers: int, base_channels: int, kernel_size: int, bias: bool, chan
             hidden.append(HiddenBlock(ConvSpec(cur, out, k, bias)))
         cur = out
     return Plan(stem, tuple(hidden), ConvSpec(cur, channels, 1, True))
-
-
-def pad_io(p: Plan, multiple: int) -> Plan:
-    """``p`` with the stem's input and the head's output channels rounded up to ``multiple``.
-
-    The extra channels carry exact zeros (zero input, zero weights and bias), so the math is
-    unchanged; cuDNN needs channel counts of a multiple of 8 per group for tensor cores.
-    """
-    io = -(-p.stem.cin // multiple) * multiple
-    return attrs.evolve(p, stem=attrs.evolve(p.stem, cin=io), head=attrs.evolve(p.head, cout=io))
 
 
 def _group_sizes(channels: int, n_groups: int) -> list[int]:

@@ -32,7 +32,7 @@ from spinlock_core.params import CategoricalParam, ContinuousParam, IntegerParam
 from spinlock_core.seeding import sample_keys
 
 from ._cno_group import CNOGroup
-from ._cno_layers import pad_io, plan
+from ._cno_layers import plan
 from ._cuda_graph import GraphedStep
 from .cno_config import CNOConfig
 
@@ -97,15 +97,11 @@ class CNOStepper(Stepper):
     def _step(self, u: torch.Tensor, t) -> torch.Tensor:
         """The eager step; ``t`` an int or a 0-d int64 device tensor (capture-safe)."""
         b, m, c, h, w = u.shape
-        io = self.groups[0].io  # field channels padded with zeros for the stem and head
         us = u if self.order is None else u.index_select(0, self.order)
-        x = us.to(self.dtype).transpose(0, 1)
-        if io > c:  # one copy for the whole batch
-            x = torch.cat([x, x.new_zeros(m, b, io - c, h, w)], 2)
-        x = x.reshape(m, b * io, h, w)
-        outs = [grp.forward(x[:, grp.start * io : grp.stop * io], t) for grp in self.groups]
+        x = us.to(self.dtype).transpose(0, 1).reshape(m, b * c, h, w)
+        outs = [grp.forward(x[:, grp.start * c : grp.stop * c], t) for grp in self.groups]
         o = outs[0] if len(outs) == 1 else torch.cat(outs, 1)
-        o = o.view(m, b, io, h, w)[:, :, :c].transpose(0, 1).float()
+        o = o.view(m, b, c, h, w).transpose(0, 1).float()
         out = (self.keep * us.float() + self.gain * o).to(u.dtype)
         return out if self.inverse is None else out.index_select(0, self.inverse)
 
@@ -224,13 +220,12 @@ class CNOOperator(Operator):
     def _plans(self, theta: Mapping[str, np.ndarray], padded: bool = False) -> list:
         cols = self._columns(theta)
         widths = cols["bucket"] if padded else cols["base_channels"]
-        plans = [
+        return [
             plan(int(n), int(b), int(k), norm == "none")
             for n, b, k, norm in zip(
                 cols["num_layers"], widths, cols["kernel"], cols["normalization_name"], strict=True
             )
         ]
-        return [pad_io(p, self.config.io_pad) for p in plans] if padded else plans
 
     def build(
         self,

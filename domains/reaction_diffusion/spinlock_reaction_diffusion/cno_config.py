@@ -101,10 +101,15 @@ class CNOConfig:
     #: Performance only: samples are grouped by ``(num_layers, kernel_size, bucket)`` with ``b``
     #: padded up to a multiple of this (exactly-zero channels; each sample's math is unchanged).
     channel_bucket: int = attrs.field(default=16, converter=int, validator=attrs.validators.ge(1))
-    #: Performance only: the stem's input and the head's output channels (3) are padded with
-    #: exact zeros to a multiple of this, so cuDNN can pick tensor-core kernels for them (with
-    #: 3 channels per group it falls back to a slow non-tensor-core GEMM). 1 turns it off.
-    io_pad: int = attrs.field(default=8, converter=int, validator=attrs.validators.ge(1))
+    #: Performance only, CUDA only: grouped 7x7 convolutions with more output channels per
+    #: operator than this run as several convolutions of at most this many (see ``_cno_conv``:
+    #: cuDNN's heuristic picks a kernel without tensor cores for 256 per group, 35 vs 320+
+    #: TFLOP/s). 0 (the default until the split itself is measured on a GPU) = never.
+    split_cout: int = attrs.field(default=0, converter=int, validator=attrs.validators.ge(0))
+    #: Performance only, CUDA only: the same convolutions (more output channels per operator
+    #: than this, 7x7) as im2col plus one cuBLAS matrix product per chunk of operators instead
+    #: of cuDNN. 0 (the default until measured on a GPU) = never; wins over ``split_cout``.
+    gemm_cout: int = attrs.field(default=0, converter=int, validator=attrs.validators.ge(0))
     #: Performance only: run the convolutions in ``channels_last`` memory format (GPU option).
     channels_last: bool = attrs.field(default=False, converter=bool)
     #: CUDA only: replay each batch's step from a CUDA graph (one launch per step). ``auto``

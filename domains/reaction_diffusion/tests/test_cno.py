@@ -404,29 +404,48 @@ def test_parameter_count_matches_built_weights():
         built = sum(int((p != 0).sum()) for pair in grp.params for p in pair if p is not None)
         assert built == counted[grp.index.numpy()].sum()
     (padded,) = [grp for grp in stepper.groups if 0 in grp.index]
-    assert padded.params[0][0].shape == (32, 8, 3, 3)  # b = 20 runs in the 32 bucket, 3 -> 8 inputs
+    assert padded.params[0][0].shape == (32, 3, 3, 3)  # b = 20 runs in the 32 bucket
 
 
 def test_executed_flops_count_the_padding():
     """Executed FLOPs are those of the bucket's architecture; real ones are unpadded."""
     theta = theta_of([dict(base_channels=20), dict(base_channels=32), dict(base_channels=16)])
     grid = Grid(shape=(64, 64))
-    unpadded_io = CNOOperator(CNOConfig(io_pad=1))
-    executed = unpadded_io.executed_flops(theta, grid)
+    executed = OP.executed_flops(theta, grid)
     real = OP.derived_columns(theta, grid)["flops_per_step"]
     assert executed[0] == executed[1] == real[1] > real[0]
     assert executed[2] == real[2]
-    # io_pad=8 adds 5 zero input channels to the stem and 5 zero outputs to the head.
-    b, k, head_in = 16, 3, 32  # the third row is BASE: L = 2, widths 16 then 32, k = 3
-    extra = 2 * 64 * 64 * 5 * (b * k * k + head_in)
-    assert OP.executed_flops(theta, grid)[2] - executed[2] == extra
 
 
-def test_io_padding_keeps_the_math():
-    """Padding the field channels 3 -> 8 for the stem and head gives the same trajectories."""
-    padded = rollout(MIXED, MIXED_INDICES, steps=2)
-    plain = rollout(MIXED, MIXED_INDICES, steps=2, op=CNOOperator(CNOConfig(io_pad=1)))
-    torch.testing.assert_close(padded, plain, rtol=1e-5, atol=1e-6)
+def test_output_channel_split_keeps_the_math():
+    """7x7 convs split into output chunks (the CUDA cuDNN workaround) give the same trajectories."""
+    rows = [dict(kernel_size="7", num_layers=3, base_channels=32), dict(kernel_size="7", num_layers=4)]
+    stepper = OP.build(theta_of(rows), [0, 1], SEED, GRID16, "cpu", torch.float32)
+    u = initial([0, 1], GRID16, 2)
+    whole = stepper.step(stepper.step(u, 0), 1)
+    for grp in stepper.groups:
+        grp.use_split(16)
+    chunks = [conv.chunks for grp in stepper.groups for conv in grp.convs]
+    assert max(chunks) == 8 and min(chunks) == 1  # 4b = 128 -> 8 x 16; the 1x1 head stays whole
+    torch.testing.assert_close(stepper.step(stepper.step(u, 0), 1), whole, rtol=1e-5, atol=1e-6)
+
+
+def test_im2col_matrix_product_keeps_the_math():
+    """7x7 convs as unfold + matmul (the other cuDNN workaround), in chunks of operators, give
+    the same trajectories; smaller kernels and narrow outputs stay on the native conv."""
+    rows = [dict(kernel_size="7", num_layers=3, base_channels=32, padding="zero")]
+    rows += [dict(kernel_size="7", num_layers=4), dict(kernel_size="3", num_layers=4)]
+    stepper = OP.build(theta_of(rows), [0, 1, 2], SEED, GRID16, "cpu", torch.float32)
+    u = initial([0, 1, 2], GRID16, 2)
+    whole = stepper.step(stepper.step(u, 0), 1)
+    for grp in stepper.groups:
+        grp.use_split(0, gemm_cout=64)
+        for conv in grp.convs:
+            conv.max_cols = 1  # one operator per chunk: exercises the chunked path
+    used = [(conv.k, conv.cout, conv.gemm) for grp in stepper.groups for conv in grp.convs]
+    assert any(g for _, _, g in used) and not any(g for k, _, g in used if k < 7)
+    assert all(g == (k >= 7 and c > 64) for k, c, g in used)
+    torch.testing.assert_close(stepper.step(stepper.step(u, 0), 1), whole, rtol=1e-5, atol=1e-5)
 
 
 def test_bfloat16_runs_close_to_float32():

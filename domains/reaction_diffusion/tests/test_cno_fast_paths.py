@@ -101,8 +101,8 @@ class _Ops(TorchDispatchMode):
 
 
 def test_sorted_batch_step_has_no_per_group_copies():
-    """A sorted batch of two groups: no gather/scatter of samples, one cat to pad the field
-    channels and one to join the groups, one update for the batch, one gather per padded conv, no pad copies or halo zeroing."""
+    """A sorted batch of two groups: no gather/scatter of samples, one cat, one update for the
+    batch, one gather per padded conv, no pad copies or halo zeroing."""
     rows = [dict(num_layers=2), dict(num_layers=2, padding="zero"), dict(num_layers=3, kernel_size="5")]
     theta = theta_of(rows)
     order = np.argsort(OP.batch_order_key(theta), kind="stable")
@@ -115,8 +115,7 @@ def test_sorted_batch_step_has_no_per_group_copies():
         stepper.step(u, 1)
     padded_convs = sum(1 + len(g.plan.hidden) for g in stepper.groups)  # stem + hidden k x k convs
     assert mode.ops["aten.index_select"] == padded_convs
-    # one cat pads the field channels 3 -> 8 for the batch, one joins the groups' outputs
-    assert mode.ops["aten.cat"] == 2 and mode.ops["aten.masked_fill_"] == 3  # halos of the mixed group
+    assert mode.ops["aten.cat"] == 1 and mode.ops["aten.masked_fill_"] == 3  # halos of the mixed group
     assert mode.ops["aten.index_copy_"] == mode.ops["aten.copy_"] == mode.ops["aten.zero_"] == 0
     assert mode.ops["aten.addcmul"] == padded_convs  # one normalisation per conv block, no more
 

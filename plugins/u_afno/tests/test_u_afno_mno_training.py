@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
 
@@ -143,22 +144,14 @@ def test_two_ranks_match_one_rank_with_the_global_batch(tmp_path):
     _generate(tmp_path / "two", *common[3:])
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     args = [f"{a}" for a in common] + [f"run.dir={tmp_path / 'two'}"]
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "torch.distributed.run",
-            "--nproc-per-node=2",
-            "-m",
-            "spinlock_core",
-            "run",
-            *args,
-        ],
-        check=True,
-        env=env,
-        capture_output=True,
-        cwd=tmp_path,
+    with socket.socket() as free:  # a port no earlier torchrun (or other test) still holds
+        free.bind(("127.0.0.1", 0))
+        port = free.getsockname()[1]
+    launch = [sys.executable, "-m", "torch.distributed.run", "--nproc-per-node=2", f"--master-port={port}"]
+    done = subprocess.run(
+        [*launch, "-m", "spinlock_core", "run", *args], env=env, capture_output=True, text=True, cwd=tmp_path
     )
+    assert done.returncode == 0, f"torchrun failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
     _generate(tmp_path / "one", *common[3:])
     mno_stage.train(_context(tmp_path / "one", "mno.epochs=1", "mno.batch_size=4", "mno.tbptt.window=6"))
     two = load_checkpoint(tmp_path / "two" / "mno" / "model.pt")[0]
