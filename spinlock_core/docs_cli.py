@@ -35,6 +35,32 @@ less output.
 Every run directory keeps its resolved `config.yaml`; `spinlock run --from RUN_DIR` re-runs it
 and `spinlock config show` prints what a set of overrides resolves to, with every default.
 
+## Locking, force and resume
+
+- **One run per run directory.** `spinlock run` holds an exclusive lock on
+  `RUN_DIR/.spinlock/lock` (`flock`) from planning to the report. A second run on the same
+  directory exits with code 2 and names the holder (pid, host, start time, command). The lock is
+  released on any exit (normal, error, Ctrl-C, SIGTERM, and by the kernel on `kill -9`); a lock
+  file left by a run that did not finish cleanly, or still held by a child of a dead run on the
+  same host, is taken over with a warning. Under `torchrun` rank 0 holds it for every rank.
+  `--dry-run` takes no lock.
+- **`run.force=true` re-makes a stage from nothing.** Every artefact and checkpoint of the stage
+  (its whole folder: `tokenizer/` with `checkpoint.pt`, `mno/` with `checkpoints/`, `dataset/`,
+  `features/`, ...) and its stamp are moved to `RUN_DIR/.spinlock/replaced/<time>/`, so nothing of
+  the old run is resumed. When the stage then rejects its new config (exit 2, e.g. an unknown
+  `mno.preset`), what it began is removed and the old artefacts are put back.
+- **Resume only what belongs to this run.** A stage that was interrupted resumes from its
+  checkpoint when the same command runs again: generation from its finished chunks, the
+  tokenizer (it says `tokenizer: resuming from ... after epoch N of M`) and the MNO (`resuming
+  from step_...`). A checkpoint is resumed only when it records the same stage fingerprint (the
+  stage's config and its upstream stages') and the same input (tokenizer: a digest of the feature
+  table; MNO: a digest of `dataset/manifest.json`). Any other checkpoint is not an error: it is
+  moved to `.spinlock/replaced/`, a warning says why, and training starts afresh.
+- **`config.yaml`** is written when the run directory is new and after each stage that ran. A
+  run that only skipped stages, or that stopped on an error before a stage finished (e.g. an
+  interrupted dataset of another config), leaves it as it was, so `--from RUN_DIR` replays the
+  config that made the artefacts.
+
 ## Commands
 """
 

@@ -16,6 +16,7 @@ __all__ = [
     "StageError",
     "DatasetError",
     "CheckpointError",
+    "StorageError",
     "exit_code_for",
 ]
 
@@ -52,6 +53,10 @@ class CheckpointError(SpinlockError):
     """A checkpoint is missing, malformed or of an incompatible version."""
 
 
+class StorageError(SpinlockError):
+    """A write failed for lack of room or permission (the message names the file and the fix)."""
+
+
 #: Usage and configuration problems exit 2, everything else 1.
 EXIT_CODES: dict[type[SpinlockError], int] = {
     ConfigError: 2,
@@ -61,6 +66,7 @@ EXIT_CODES: dict[type[SpinlockError], int] = {
     PluginError: 1,
     DatasetError: 1,
     CheckpointError: 1,
+    StorageError: 1,
     SpinlockError: 1,
 }
 

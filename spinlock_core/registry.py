@@ -58,6 +58,7 @@ def clear_cache() -> None:
     """
     _entry_points.cache_clear()
     _load.cache_clear()
+    _warned.clear()
     extension = sys.modules.get("stevedore.extension")
     if extension is not None:
         extension.ExtensionManager.ENTRY_POINT_CACHE.clear()
@@ -70,13 +71,38 @@ def available(kind: str) -> list[str]:
 
 def _unknown(kind: str, name: str) -> UnknownPluginError:
     names = available(kind)
-    singular = "analysis" if kind == "analyses" else kind.rstrip("s")
+    singular = {"analyses": "analysis", "losses": "loss"}.get(kind, kind.removesuffix("s"))
     msg = f"unknown {singular} {name!r}"
     close = difflib.get_close_matches(name, names, n=1)
-    if close:
-        msg += f"; did you mean {close[0]!r}?"
-    msg += f" Installed {kind}: {', '.join(names) if names else '(none)'}"
+    msg += f"; did you mean {close[0]!r}?" if close else "."
+    msg += f" Installed {kind}: {', '.join(names) if names else '(none)'}."
     return UnknownPluginError(msg)
+
+
+def missing_requirements(spec: Any) -> dict[str, str]:
+    """``{module: install hint}`` of the optional modules a spec declares in
+    ``extras["requires"]`` (module -> hint, e.g. ``{"neuralop": "pip install 'spinlock[neuralop]'"}``)
+    that cannot be imported here; found without importing them."""
+    import importlib.util
+
+    requires = (getattr(spec, "extras", None) or {}).get("requires") or {}
+    missing = {}
+    for module, hint in requires.items():
+        try:
+            found = importlib.util.find_spec(module) is not None
+        except (ImportError, ValueError):
+            found = False
+        if not found:
+            missing[module] = hint
+    return missing
+
+
+def _requirements_line(kind: str, name: str, missing: dict[str, str]) -> str:
+    need = ", ".join(f"{m} (install with `{hint}`)" for m, hint in missing.items())
+    return f"{namespace(kind)}:{name} needs {need}, which is not installed"
+
+
+_warned: set[tuple[str, str]] = set()
 
 
 def _check_duplicates(kind: str, name: str) -> None:
@@ -109,7 +135,16 @@ def load(kind: str, name: str) -> Any:
     if name not in _entry_points(kind):
         raise _unknown(kind, name)
     _check_duplicates(kind, name)
-    return _load(kind, name)
+    spec = _load(kind, name)
+    missing = missing_requirements(spec)
+    if missing and (kind, name) not in _warned:  # said when a config selects it (and --dry-run)
+        from rich.markup import escape
+
+        from .console import warn
+
+        _warned.add((kind, name))
+        warn(escape(_requirements_line(kind, name, missing) + "; it will fail when used."))
+    return spec
 
 
 def load_all(kind: str) -> dict[str, Any]:
@@ -148,7 +183,12 @@ def list_plugins(kinds=KINDS + (HOOKS,)) -> list[PluginRow]:
                 else:
                     try:
                         obj = ep.load()
-                        status = "ok"
+                        missing = missing_requirements(obj)
+                        status = (
+                            "missing: " + ", ".join(f"{m} ({h})" for m, h in missing.items())
+                            if missing
+                            else "ok"
+                        )
                         summary = _summary(obj)
                     except Exception as exc:
                         status = f"failed: {type(exc).__name__}: {exc}".splitlines()[0]

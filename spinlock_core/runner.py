@@ -5,12 +5,19 @@ they make. Running a stage first makes any prerequisite whose artefacts are miss
 whose artefacts exist and were made from the same config (its ``config_keys`` plus its
 prerequisites' configs) is skipped. Artefacts made from a different config are never reused
 silently: that is an error naming the differing keys unless ``run.force=true``, which moves
-the old artefacts aside (``.spinlock/replaced/``) and makes them anew. ``run.only=true``
-runs just the named stage and refuses when a prerequisite's artefacts are missing.
+the old artefacts aside (``.spinlock/replaced/<time>/``: the stage's whole output folders,
+checkpoints included, so nothing of the old run is resumed) and makes them anew; a stage that
+rejects its new config gets its old artefacts back. ``run.only=true`` runs just the named stage
+and refuses when a prerequisite's artefacts are missing.
+
+A run holds the run directory's lock (:mod:`spinlock_core.runlock`) from planning to the end.
+``config.yaml`` is written when the run directory is new and after each stage that ran, never
+by a run that only skipped stages or before a stage has accepted the config.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import shutil
@@ -25,10 +32,10 @@ from . import registry
 from .config import ResolvedConfig
 from .console import info, pipeline_display, warn
 from .distributed import barrier, is_rank0
-from .errors import StageError
+from .errors import ConfigError, PluginError, StageError
 from .specs import StageSpec
 
-__all__ = ["StageContext", "Runner", "run_dir_for", "STATE_DIR"]
+__all__ = ["StageContext", "Runner", "run_dir_for", "move_to_replaced", "STATE_DIR"]
 
 STATE_DIR = ".spinlock"
 
@@ -198,13 +205,19 @@ class Runner:
                 )
 
     def run(self) -> list[tuple[str, str, float]]:
-        """Run the plan; returns ``[(stage, action, seconds)]``."""
+        """Run the plan under the run directory's lock; returns ``[(stage, action, seconds)]``."""
+        from .runlock import run_lock
+
+        with run_lock(self.run_dir):
+            return self._run_plan()
+
+    def _run_plan(self) -> list[tuple[str, str, float]]:
         from .plugins import get_plugin_manager
 
         plan = self.plan()
         self.run_dir.mkdir(parents=True, exist_ok=True)
-        if is_rank0():
-            (self.run_dir / "config.yaml").write_text(self.config.to_yaml())
+        if not (self.run_dir / "config.yaml").exists():
+            self._write_config()  # a new run directory: recorded up front, so `--from` can resume it
         hook = get_plugin_manager().hook
         done = []
         to_run = [name for name, action in plan if action != "skip"]
@@ -218,19 +231,36 @@ class Runner:
                 enter(position)
                 numbered = f"[{position + 1}/{len(to_run)}] {name}" if len(to_run) > 1 else name
                 done.append(self._run_stage(name, action, numbered, hook))
+                self._write_config()  # only once a stage made artefacts with this config
         return done
 
+    def _write_config(self) -> None:
+        if is_rank0():
+            path = self.run_dir / "config.yaml"
+            tmp = path.with_name(".config.yaml.tmp")
+            tmp.write_text(self.config.to_yaml())
+            tmp.replace(path)
+
     def _run_stage(self, name: str, action: str, numbered: str, hook) -> tuple[str, str, float]:
-        """Run one stage of the plan (``action`` run or rerun) and stamp its artefacts."""
-        if action == "rerun":
-            self._move_aside(name)
+        """Run one stage of the plan (``action`` run or rerun) and stamp its artefacts.
+
+        For a rerun (``run.force``) every artefact and checkpoint of the stage is moved aside
+        first; when the stage then rejects its config (a config or plugin error, exit code 2)
+        what it began is removed and the old artefacts are put back.
+        """
         context = StageContext(
             config=self.config, run_dir=self.run_dir, stage=name, fingerprint=self.fingerprint(name)
         )
+        moved = self._move_aside(name) if action == "rerun" else None
         info(f"[bold cyan]▶ {numbered}[/bold cyan]")
         hook.on_stage_start(stage=name, context=context)
         start = time.perf_counter()
-        self.spec(name).load_implementation()(context)
+        try:
+            self.spec(name).load_implementation()(context)
+        except (ConfigError, PluginError):
+            if moved is not None:
+                self._put_back(name, moved)
+            raise
         seconds = time.perf_counter() - start
         barrier()
         missing = self.missing_outputs(name)
@@ -258,16 +288,61 @@ class Runner:
         tmp.write_text(json.dumps(stamp, indent=2, default=str))
         tmp.replace(path)
 
-    def _move_aside(self, name: str) -> None:
-        if not is_rank0():
-            return
-        when = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
-        target = self.run_dir / STATE_DIR / "replaced" / f"{name}-{when}"
+    def stage_folders(self, name: str) -> list[str]:
+        """What ``run.force`` moves aside for ``name``: the top folder of each of its outputs
+        (``tokenizer/`` with its checkpoint, ``mno/`` with ``checkpoints/``...), or the output
+        itself where the folder is the run directory or is shared with another known stage."""
+        others = {
+            o.split("/")[0] for other, spec in self._specs.items() if other != name for o in spec.outputs
+        }
+        folders: list[str] = []
         for output in self.spec(name).outputs:
-            source = self.run_dir / output
-            if source.exists():
-                destination = target / output
-                destination.parent.mkdir(parents=True, exist_ok=True)
-                shutil.move(str(source), str(destination))
-        self._stamp_path(name).unlink(missing_ok=True)
-        warn(f"run.force: previous artefacts of {name!r} moved to {target}")
+            top = output.split("/")[0]
+            chosen = top if "/" in output and top not in others and top != STATE_DIR else output
+            if chosen not in folders:
+                folders.append(chosen)
+        return folders
+
+    def _move_aside(self, name: str) -> Path | None:
+        """Move every artefact of ``name`` (and its stamp) to ``.spinlock/replaced/<time>/``."""
+        target = None
+        if is_rank0():
+            paths = [*self.stage_folders(name), f"{STATE_DIR}/stages/{name}.json"]
+            target = move_to_replaced(self.run_dir, paths)
+            warn(f"run.force: every artefact and checkpoint of {name!r} moved to {target}")
+        barrier()
+        return target
+
+    def _put_back(self, name: str, target: Path) -> None:
+        """Undo :meth:`_move_aside` after the stage rejected its new config."""
+        if is_rank0():
+            for relative in [*self.stage_folders(name), f"{STATE_DIR}/stages/{name}.json"]:
+                saved, live = target / relative, self.run_dir / relative
+                if not saved.exists():
+                    continue
+                if live.is_dir():
+                    shutil.rmtree(live)
+                else:
+                    live.unlink(missing_ok=True)
+                live.parent.mkdir(parents=True, exist_ok=True)
+                shutil.move(str(saved), str(live))
+            with contextlib.suppress(OSError):
+                target.rmdir()
+            warn(f"run.force: the new config of {name!r} was rejected; its previous artefacts were kept")
+
+
+def move_to_replaced(run_dir: Path, relative_paths: list[str]) -> Path:
+    """Move each existing ``run_dir/<path>`` to ``run_dir/.spinlock/replaced/<time>/<path>``."""
+    run_dir = Path(run_dir)
+    when = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
+    base = run_dir / STATE_DIR / "replaced"
+    target, n = base / when, 1
+    while any((target / p).exists() for p in relative_paths):
+        target, n = base / f"{when}-{n}", n + 1
+    for relative in relative_paths:
+        source = run_dir / relative
+        if source.exists():
+            destination = target / relative
+            destination.parent.mkdir(parents=True, exist_ok=True)
+            shutil.move(str(source), str(destination))
+    return target

@@ -2,16 +2,17 @@
 
 Crash safety comes from the layout, not from HDF5 (which is not crash-safe):
 
-* while generating, every finished batch is one small HDF5 *part* file written to a
-  temporary name and renamed into place (``parts/rank<r>/part-<first>-<last>.h5``), so a
-  kill at any moment leaves only whole parts; resuming regenerates exactly the samples no
-  part holds, so nothing is missing or duplicated;
-* when a rank has all its samples, its parts are merged into ``shard-<r>.h5`` (again via a
-  temporary name) and deleted; rank 0 writes ``manifest.json`` last. A dataset is complete
-  exactly when its manifest exists.
+* while generating, every chunk is one HDF5 *part* file written under a temporary name and
+  renamed into place when whole (``parts/rank<r>/part-<first>-<last>.h5``), so a kill at any
+  moment leaves only whole parts; resuming regenerates exactly the samples no part holds, so
+  nothing is missing or duplicated;
+* the parts *are* the dataset: when every rank has its samples, rank 0 checks that the parts
+  hold each index exactly once and writes ``manifest.json`` listing them. Nothing is re-read or
+  re-compressed. A dataset is complete exactly when its manifest exists. (Datasets of earlier
+  versions list merged ``shard-<r>.h5`` files instead; they read the same.)
 
 Readers (:class:`Dataset`) see one dataset ordered by global sample index, whatever the
-number of shards.
+number of files.
 """
 
 from __future__ import annotations
@@ -31,8 +32,9 @@ __all__ = [
     "SCHEMA_VERSION",
     "STATUS",
     "write_part",
+    "part_path",
     "completed_indices",
-    "merge_parts",
+    "PART_NAME",
     "write_manifest",
     "Dataset",
 ]
@@ -40,12 +42,17 @@ __all__ = [
 SCHEMA_VERSION = "1.0"
 #: Per-sample status codes stored in ``samples/status``.
 STATUS = {"ok": 0, "diverged": 1, "failed": 2}
-_PART = re.compile(r"^part-(\d+)-(\d+)\.h5$")
+PART_NAME = re.compile(r"^part-(\d+)-(\d+)\.h5$")
 
 
 def temporary_name(path: Path) -> Path:
     """Where to write ``path`` before renaming it into place (hidden, per process)."""
     return path.with_name(f".{path.name}.{os.getpid()}.tmp")
+
+
+def part_path(directory: Path, first: int, last: int) -> Path:
+    """The part file of global sample indices ``first..last`` in ``directory``."""
+    return directory / f"part-{first:09d}-{last:09d}.h5"
 
 
 def _write_arrays(group, arrays: dict[str, Any], chunk_first: set[str], compression: str | None) -> None:
@@ -84,7 +91,7 @@ def write_part(
     if np.any(np.diff(indices) != 1):
         raise ValueError("a part holds a contiguous run of sample indices")
     directory.mkdir(parents=True, exist_ok=True)
-    path = directory / f"part-{indices[0]:09d}-{indices[-1]:09d}.h5"
+    path = part_path(directory, int(indices[0]), int(indices[-1]))
     tmp = temporary_name(path)
     with h5py.File(tmp, "w") as f:
         f.create_dataset("index", data=indices)
@@ -104,66 +111,26 @@ def completed_indices(directory: Path) -> set[int]:
         if path.name.startswith("."):
             path.unlink(missing_ok=True)  # a temporary from a killed run
             continue
-        m = _PART.match(path.name)
+        m = PART_NAME.match(path.name)
         if m:
             done.update(range(int(m.group(1)), int(m.group(2)) + 1))
     return done
 
 
 def _parts(directory: Path) -> list[Path]:
-    return sorted(p for p in directory.iterdir() if _PART.match(p.name))
-
-
-def _copy_tree(source, target, rows: slice, create: bool, total: int) -> None:
-    import h5py
-
-    for name, item in source.items():
-        if isinstance(item, h5py.Group):
-            _copy_tree(item, target.require_group(name), rows, create, total)
-            continue
-        if create:
-            kwargs: dict[str, Any] = {}
-            if item.chunks is not None and item.ndim > 1:
-                kwargs.update(chunks=(1, *item.shape[1:]), compression=item.compression, shuffle=item.shuffle)
-            target.create_dataset(name, shape=(total, *item.shape[1:]), dtype=item.dtype, **kwargs)
-        target[name][rows] = item[...]
-        for key, value in item.attrs.items():
-            target[name].attrs[key] = value
-
-
-def merge_parts(directory: Path, shard: Path, attrs: dict[str, Any]) -> Path:
-    """Merge every part in ``directory`` (sorted by index) into ``shard``, atomically; delete parts."""
-    import h5py
-
-    parts = _parts(directory)
-    if not parts:
-        raise DatasetError(f"no parts to merge in {directory}")
-    sizes = []
-    for p in parts:
-        m = _PART.match(p.name)
-        sizes.append(int(m.group(2)) - int(m.group(1)) + 1)
-    total = sum(sizes)
-    tmp = temporary_name(shard)
-    with h5py.File(tmp, "w") as out:
-        start = 0
-        for i, (p, size) in enumerate(zip(parts, sizes, strict=True)):
-            with h5py.File(p, "r") as src:
-                _copy_tree(src, out, slice(start, start + size), create=i == 0, total=total)
-            start += size
-        for key, value in attrs.items():
-            out.attrs[key] = value
-    os.replace(tmp, shard)
-    for p in parts:
-        p.unlink()
-    return shard
+    return sorted(p for p in directory.iterdir() if PART_NAME.match(p.name))
 
 
 def write_manifest(root: Path, shards: list[Path], n_samples: int, attrs: dict[str, Any]) -> Path:
-    """Write ``manifest.json`` (atomically): the dataset is complete once it exists."""
+    """Write ``manifest.json`` (atomically): the dataset is complete once it exists.
+
+    ``shards`` are the files that hold the samples (the part files, or merged shards of older
+    datasets), stored relative to ``root``.
+    """
     manifest = {
         "schema_version": SCHEMA_VERSION,
         "n_samples": int(n_samples),
-        "shards": [s.name for s in shards],
+        "shards": [Path(s).relative_to(root).as_posix() for s in shards],
         **attrs,
     }
     path = root / "manifest.json"
@@ -177,7 +144,7 @@ class Dataset:
     """Read access to a complete dataset directory (or a single shard file), by global index."""
 
     def __init__(self, path):
-        import h5py
+        from .artefacts import ArtefactError, open_h5, read_json, reading
 
         path = Path(path)
         if path.is_dir():
@@ -187,21 +154,53 @@ class Dataset:
                     f"{path} holds no complete dataset (no manifest.json); an interrupted `generate` "
                     f"resumes when you run the same command again"
                 )
-            self.manifest = json.loads(manifest_path.read_text())
-            files = [path / s for s in self.manifest["shards"]]
+            self.manifest = read_json(manifest_path, "a dataset manifest", ("schema_version", "shards"))
+            if not isinstance(self.manifest["shards"], list) or not self.manifest["shards"]:
+                raise ArtefactError(
+                    f"{manifest_path}: expected a dataset manifest listing its shards, "
+                    f"found shards={self.manifest['shards']!r}"
+                )
+            files = [path / str(s) for s in self.manifest["shards"]]
         else:
             self.manifest = {}
             files = [path]
-        major = str(self.manifest.get("schema_version", SCHEMA_VERSION)).split(".")[0]
-        if major != SCHEMA_VERSION.split(".")[0]:
-            raise DatasetError(f"{path}: dataset schema {major}.x, this spinlock reads {SCHEMA_VERSION}")
         self.path = path
-        self._files = [h5py.File(f, "r") for f in files]
-        self._index = np.concatenate([f["index"][...] for f in self._files])
+        self._files = []
+        try:
+            for f in files:
+                self._files.append(open_h5(f, "a spinlock dataset shard", required=("index",)))
+                version = self.manifest.get("schema_version", self._files[-1].attrs.get("schema_version"))
+                self._check_schema(f, version)
+            with reading(path, "a spinlock dataset"):
+                indices = [f["index"][...] for f in self._files]
+        except BaseException:
+            self.close()
+            raise
+        n = self.manifest.get("n_samples")
+        if n is not None and sum(len(i) for i in indices) != n:
+            self.close()
+            raise ArtefactError(
+                f"{path}: expected a dataset of {n} samples (manifest.json), found "
+                f"{sum(len(i) for i in indices)} in its shards: incomplete or mixed; regenerate it"
+            )
+        self._index = np.concatenate(indices)
         self._order = np.argsort(self._index, kind="stable")
         counts = np.cumsum([0] + [len(f["index"]) for f in self._files])
         self._where = np.searchsorted(counts, np.arange(len(self._index)), side="right") - 1
         self._offset = np.arange(len(self._index)) - counts[self._where]
+
+    @staticmethod
+    def _check_schema(file: Path, version) -> None:
+        if version is None:
+            return
+        major = str(version.decode() if isinstance(version, bytes) else version).split(".")[0]
+        if major != SCHEMA_VERSION.split(".")[0]:
+            from .artefacts import ArtefactError
+
+            raise ArtefactError(
+                f"{file}: expected dataset schema {SCHEMA_VERSION.split('.')[0]}.x, found schema "
+                f"{version}; regenerate it with this spinlock"
+            )
 
     @property
     def attrs(self) -> dict[str, Any]:
@@ -237,12 +236,27 @@ class Dataset:
         if not self.has(name):
             raise DatasetError(f"{self.path} has no array {name!r}; it has: {', '.join(self.keys())}")
         rows = self._order if indices is None else self._order[np.asarray(indices)]
-        if len(self._files) == 1:
-            rows_sorted = np.sort(rows)
-            data = self._files[0][name][rows_sorted] if len(rows) else self._files[0][name][:0]
-            back = np.argsort(np.argsort(rows))
-            return data[back]
-        return np.stack([self._files[self._where[r]][name][self._offset[r]] for r in rows])
+        from .artefacts import reading
+
+        with reading(self.path, f"a dataset whose array {name!r} reads"):
+            return self._gather(name, np.asarray(rows, dtype=np.int64))
+
+    def _gather(self, name: str, rows: np.ndarray) -> np.ndarray:
+        """Rows ``rows`` (file order) of ``name``: one read per file, a slice where rows are contiguous."""
+        first = self._files[0][name]
+        out = np.empty((len(rows), *first.shape[1:]), dtype=first.dtype)
+        where = self._where[rows] if len(self._files) > 1 else np.zeros(len(rows), dtype=np.int64)
+        offset = self._offset[rows] if len(self._files) > 1 else rows
+        for k in np.unique(where):
+            sel = np.nonzero(where == k)[0]
+            wanted, back = np.unique(offset[sel], return_inverse=True)
+            ds = self._files[k][name]
+            if wanted[-1] - wanted[0] + 1 == len(wanted):
+                data = ds[int(wanted[0]) : int(wanted[-1]) + 1]
+            else:
+                data = ds[wanted]
+            out[sel] = data[back]
+        return out
 
     def array_attrs(self, name: str) -> dict[str, Any]:
         return dict(self._files[0][name].attrs)

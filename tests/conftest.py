@@ -15,6 +15,58 @@ from spinlock_core.plugins import reset_plugin_manager
 
 TOY = ["domain=toy", "features=[toy_stats]", "device=cpu"]
 
+#: Distributions the tests need installed, registered for the test session only (never into
+#: the user's environment): their entry points are what the tests exercise.
+FIXTURE_DISTRIBUTIONS = (
+    Path(__file__).parent / "fixtures" / "testplugin",
+    Path(__file__).parents[1] / "examples" / "custom_feature_family",
+)
+
+
+def register_fixture_distributions(projects=FIXTURE_DISTRIBUTIONS) -> Path | None:
+    """Make ``projects`` (folders with a ``pyproject.toml``) importable and discoverable as
+    installed distributions, for this process and its subprocesses: one throwaway folder on
+    ``sys.path`` and ``PYTHONPATH`` holds a ``.dist-info`` (metadata, entry points) per project
+    and a link to each of its packages. A project already installed is left as it is.
+
+    Returns the folder, or ``None`` when every project was installed already.
+    """
+    import atexit
+    import importlib.metadata
+    import shutil
+    import tempfile
+    import tomllib
+
+    root = None
+    for project in projects:
+        meta = tomllib.loads((project / "pyproject.toml").read_text())
+        name, version = meta["project"]["name"], meta["project"]["version"]
+        try:
+            importlib.metadata.distribution(name)
+            continue  # installed (e.g. pip install -e): use that
+        except importlib.metadata.PackageNotFoundError:
+            pass
+        if root is None:
+            root = Path(tempfile.mkdtemp(prefix="spinlock-test-dists-"))
+            atexit.register(shutil.rmtree, root, True)
+        info = root / f"{name.replace('-', '_')}-{version}.dist-info"
+        info.mkdir()
+        (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n")
+        lines = []
+        for group, eps in meta["project"].get("entry-points", {}).items():
+            lines += [f"[{group}]", *(f"{k} = {v}" for k, v in eps.items()), ""]
+        (info / "entry_points.txt").write_text("\n".join(lines))
+        for package in meta["tool"]["setuptools"]["packages"]:
+            (root / package).symlink_to(project / package, target_is_directory=True)
+    if root is not None:
+        sys.path.insert(0, str(root))
+        os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(root), os.environ.get("PYTHONPATH")]))
+        registry.clear_cache()
+    return root
+
+
+register_fixture_distributions()
+
 
 @pytest.fixture(autouse=True)
 def _fresh_plugins(monkeypatch, tmp_path):

@@ -34,10 +34,15 @@ def guarded(fn):
         except SpinlockError as exc:
             if os.environ.get("SPINLOCK_DEBUG"):
                 raise
+            from rich.markup import escape
+
             from ..console import console
 
             console().print(
-                f"[bold red]error:[/bold red] {exc}", markup=True, highlight=False, soft_wrap=True
+                f"[bold red]error:[/bold red] {escape(str(exc))}",
+                markup=True,
+                highlight=False,
+                soft_wrap=True,
             )
             raise typer.Exit(exit_code_for(exc)) from None
 

@@ -7,8 +7,22 @@ from typing import Annotated
 
 import typer
 
-from ..errors import SpinlockError
+from ..artefacts import ArtefactError, read_json, reading
+from ..errors import CheckpointError
 from ._common import guarded
+
+
+def _check(path: Path) -> None:
+    """Validate the JSON sidecars a description reads, so a broken one is named."""
+    from ..runner import STATE_DIR
+
+    if path.is_dir():
+        if (path / "manifest.json").is_file():
+            read_json(path / "manifest.json", "a dataset manifest", ("schema_version", "shards"))
+        for stamp in sorted((path / STATE_DIR / "stages").glob("*.json")):
+            read_json(stamp, "a stage stamp", ("stage",))
+    elif path.suffix == ".pt" and path.with_suffix(".json").is_file():
+        read_json(path.with_suffix(".json"), "a checkpoint's metadata sidecar", ("schema",))
 
 
 @guarded
@@ -21,10 +35,15 @@ def inspect(
     from ..plugins import get_plugin_manager
 
     if not path.exists():
-        raise SpinlockError(f"no such file or directory: {path}")
-    described = get_plugin_manager().hook.describe_artefact(path=path)
+        raise ArtefactError(f"no such file or directory: {path}")
+    _check(path)
+    try:
+        with reading(path, "a spinlock artefact (dataset, feature table, checkpoint or run directory)"):
+            described = get_plugin_manager().hook.describe_artefact(path=path)
+    except CheckpointError as exc:
+        raise ArtefactError(f"expected a spinlock checkpoint: {exc}") from None
     if described is None:
-        raise SpinlockError(
+        raise ArtefactError(
             f"{path} is not an artefact any installed plugin recognises "
             f"(datasets, checkpoints, tokenizers and run directories are)"
         )

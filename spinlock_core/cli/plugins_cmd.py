@@ -30,6 +30,7 @@ def list_(
         typer.echo(json.dumps([attrs.asdict(r) for r in rows], indent=2))
         return
     from rich.console import Console
+    from rich.markup import escape  # "spinlock[neuralop]" is not markup
     from rich.table import Table
 
     table = Table(box=None)
@@ -38,8 +39,8 @@ def list_(
     table.add_column("status", overflow="fold")
     table.add_column("summary", overflow="ellipsis", no_wrap=True, max_width=60)
     for r in rows:
-        status = f"[green]{r.status}[/green]" if r.status == "ok" else f"[red]{r.status}[/red]"
-        table.add_row(r.kind, r.name, r.distribution, r.version, status, r.summary)
+        status = f"[green]{r.status}[/green]" if r.status == "ok" else f"[red]{escape(r.status)}[/red]"
+        table.add_row(r.kind, r.name, r.distribution, r.version, status, escape(r.summary))
     console = Console()
     if not console.is_terminal:
         console = Console(width=200)  # pipes and logs: do not squeeze the table to 80 columns

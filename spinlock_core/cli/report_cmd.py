@@ -16,10 +16,17 @@ PARTS = ("tokenizer",)
 
 def write_run_report(run_dir: Path, out: Path | None = None):
     """Write the report, print its headline numbers and where it is; returns ``(path, sections)``."""
+    from ..artefacts import ArtefactError
     from ..console import info
     from ..report import write_report
+    from ..report.build import path_problems
 
-    path, sections = write_report(run_dir, out)
+    try:
+        path, sections = write_report(run_dir, out)
+    except (OSError, ValueError) as exc:  # e.g. an unreadable file outside any section
+        raise ArtefactError(
+            f"{run_dir}: expected a readable run directory, found {type(exc).__name__}: {exc}"
+        ) from None
     headline = [f"{name} [bold]{value}[/bold]" for s in sections for name, value in s.headline.items()]
     if headline:
         info(" · ".join(headline))
@@ -28,6 +35,12 @@ def write_run_report(run_dir: Path, out: Path | None = None):
         f"report: [bold]{path}[/bold]"
         + (f" ([red]failed sections: {', '.join(failed)}[/red])" if failed else "")
     )
+    problems = path_problems.pop(path, [])
+    if problems:
+        raise ArtefactError(
+            f"the report ({path}) is written, but {len(problems)} artefact(s) could not be read: "
+            + " | ".join(problems)
+        )
     return path, sections
 
 

@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 
+from ..artefacts import ArtefactError, read_json, reading
 from ..errors import CheckpointError, DatasetError
 from ._common import guarded
 
@@ -34,11 +35,21 @@ def load_tokenizer(path: Path):
     from ..checkpoint import read_metadata
 
     model = _model_path(path)
-    meta = read_metadata(model)
+    kind = "a tokenizer checkpoint (model.pt)"
+    if model.with_suffix(".json").is_file():
+        read_json(model.with_suffix(".json"), "a checkpoint's metadata sidecar", ("schema", "kind", "name"))
+    try:
+        meta = read_metadata(model)
+    except CheckpointError as exc:
+        raise ArtefactError(f"expected {kind}: {exc}") from None
     if meta.get("kind") != "tokenizer":
-        raise CheckpointError(f"{model} is a {meta.get('kind')!r} checkpoint, not a tokenizer")
+        raise ArtefactError(f"{model}: expected {kind}, found a {meta.get('kind')!r} checkpoint")
     spec = registry.load("tokenizers", meta["name"])
-    return spec, spec.load_implementation().load(model, device="cpu"), model
+    try:
+        with reading(model, kind):
+            return spec, spec.load_implementation().load(model, device="cpu"), model
+    except CheckpointError as exc:
+        raise ArtefactError(f"expected {kind}: {exc}") from None
 
 
 @guarded
@@ -52,12 +63,15 @@ def tokenize(
     import h5py
     import numpy as np
 
+    from ..stages.features import open_features
     from ..stages.tokenizer import feature_table
     from ..storage import temporary_name
 
     _, model, model_path = load_tokenizer(tokenizer)
     features = _features_path(dataset)
-    table, columns = feature_table(features)
+    open_features(features).close()  # a clear error for a file that is not a feature table
+    with reading(features, "a spinlock feature table file (features.h5)"):
+        table, columns = feature_table(features)
     tokens = model.encode(table, columns)
     out = features.with_name("tokens.h5")
     tmp = temporary_name(out)

@@ -26,6 +26,7 @@ import attrs
 
 from .. import registry
 from ..errors import ConfigError, PluginError
+from . import checks
 from ._yaml import dump_yaml, load_yaml
 from .converter import structure, unstructure
 from .overrides import Override, coerce, parse_overrides
@@ -229,6 +230,8 @@ def _target_type(key: str, sections: dict[str, _Section]):
                     return Any
                 tp = _field_type(tp, name, key)
             return tp
+    if parts[0] == "feature" and len(parts) > 1:
+        raise ConfigError(_feature_hint(parts[1], sections) + f" @ {key}")
     if parts[0] == "loss" and len(parts) > 2:
         enabled = sorted(p.split(".", 1)[1] for p in sections if p.startswith("loss."))
         raise ConfigError(
@@ -246,6 +249,20 @@ def _target_type(key: str, sections: dict[str, _Section]):
             raise ConfigError(f"unknown config key {key!r}{hint} Valid top-level keys: {', '.join(valid)}")
         tp = _field_type(tp, name, key)
     return tp
+
+
+def _feature_hint(family: str, sections: dict[str, _Section]) -> str:
+    """Why ``feature.<family>`` takes no options here: not installed, not enabled or no options."""
+    installed = registry.available("features")
+    enabled = sorted(p.split(".", 1)[1] for p in sections if p.startswith("feature."))
+    if family not in installed:
+        close = difflib.get_close_matches(family, installed, n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        return f"unknown feature family {family!r}{hint}; installed feature families: {', '.join(installed)}"
+    return (
+        f"feature family {family!r} is not in features or takes no options: enable it with "
+        f"features=[...,{family}] (families with options enabled now: {', '.join(enabled) or 'none'})"
+    )
 
 
 def _assign(data: dict, key: str, value: Any) -> None:
@@ -322,17 +339,30 @@ def _structure_all(data: dict, sections: dict[str, _Section]) -> tuple[CoreConfi
             errors.append(str(exc))
     if feature_raw := data.get("feature"):
         extra = sorted(set(feature_raw) - {p.split(".", 1)[1] for p in sections if p.startswith("feature.")})
-        if extra:
-            errors.append(
-                f"options for feature families that are not enabled or take none: {extra} @ feature"
-            )
+        for family in extra:
+            errors.append(f"{_feature_hint(str(family), sections)} @ feature.{family}")
     if loss_raw := data.get("loss"):
         extra = sorted(set(loss_raw) - {p.split(".", 1)[1] for p in sections if p.startswith("loss.")})
         if extra:
             errors.append(f"options for losses that are not in mno.loss or take none: {extra} @ loss")
+    if not errors:
+        errors += _value_errors(built)
     if errors:
         raise ConfigError("\n".join(errors))
     return core, built
+
+
+def _value_errors(built: dict[str, Any]) -> list[str]:
+    """Checks across a section's fields that its class leaves open: weight maps and size bounds."""
+    errors = []
+    for path, field in (("mno", "loss"), ("generate", "ic_weights")):
+        value = getattr(built.get(path), field, None)
+        if value is not None:
+            try:
+                checks.check_weights(value, field)
+            except checks.FieldError as exc:
+                errors.append(f"{exc.message} @ {path}.{field}")
+    return errors + checks.size_errors(built.get("generate"), built.get("validate"))
 
 
 def _check_names(core: CoreConfig) -> None:
@@ -419,4 +449,28 @@ def config_from_file(path: Path, args=()) -> ResolvedConfig:
         path = path / "config.yaml"
     if not path.is_file():
         raise ConfigError(f"no saved config at {path}; pass a run directory made by `spinlock run`")
-    return compose(args, from_data=_read(path))
+    data = _read(path)
+    _check_saved(data, path)
+    return compose(args, from_data=data)
+
+
+def _check_saved(data: dict, path: Path) -> None:
+    """A saved config names its groups as ``{name: ...}`` sections; anything else is refused."""
+    if not data:
+        raise ConfigError(
+            f"config file {path} is empty; pass a config.yaml saved by `spinlock run` (or its run directory)"
+        )
+    if "domain" not in data:
+        raise ConfigError(
+            f"config file {path} has no domain section, so it is not a config saved by `spinlock run`; "
+            f"keys found: {', '.join(map(str, data))}"
+        )
+    for group in SELECTABLE:
+        value = data.get(group)
+        if value is None:
+            continue
+        if not isinstance(value, dict) or not isinstance(value.get("name"), str):
+            raise ConfigError(
+                f"config file {path}: {group} must be a mapping with a name, e.g. "
+                f"{group}: {{name: ...}}, got {value!r} @ {group}"
+            )

@@ -2,16 +2,20 @@
 
 Strict means: unknown keys are errors (listing the valid ones), and no silent coercion:
 ``2.7`` is not an ``int``, ``"1.0"`` is not a ``float``, ``1`` is not a ``bool``; an ``int``
-is accepted where a ``float`` is expected.
+is accepted where a ``float`` is expected. A ``float`` must be finite (no NaN, no ±inf) unless
+the field is typed :data:`~.checks.ExtendedFloat`, which also takes ±inf.
 """
 
 from __future__ import annotations
+
+import math
 
 import attrs
 import cattrs
 from cattrs.errors import ForbiddenExtraKeysError
 
 from ..errors import ConfigError
+from .checks import ExtendedFloat, FieldError
 
 __all__ = ["converter", "structure", "unstructure"]
 
@@ -27,13 +31,33 @@ def _strict(kind, accept):
     return hook
 
 
+def _float(allow_inf: bool):
+    read = _strict(float, (int, float))
+
+    def hook(value, _type):
+        value = read(value, _type)
+        if math.isnan(value) or (math.isinf(value) and not allow_inf):
+            valid = "a number or ±inf" if allow_inf else "a finite number"
+            raise ValueError(f"expected {valid}, got {value!r}")
+        return value
+
+    return hook
+
+
 converter.register_structure_hook(int, _strict(int, int))
-converter.register_structure_hook(float, _strict(float, (int, float)))
+converter.register_structure_hook(float, _float(allow_inf=False))
+converter.register_structure_hook(ExtendedFloat, _float(allow_inf=True))
 converter.register_structure_hook(str, _strict(str, str))
 converter.register_structure_hook(bool, _strict(bool, bool))
 
 
+#: Separates a :class:`FieldError`'s field name from its message until :func:`_reroot` moves it into the path.
+_FIELD = "\x00"
+
+
 def _format(exc: BaseException, type_) -> str:
+    if isinstance(exc, FieldError):
+        return f"{exc.message}{_FIELD}{exc.field}"
     if isinstance(exc, ForbiddenExtraKeysError):
         valid = sorted(a.name for a in attrs.fields(exc.cl)) if attrs.has(exc.cl) else []
         return f"unknown key(s) {sorted(exc.extra_fields)}; valid keys: {', '.join(valid)}"
@@ -51,6 +75,8 @@ def structure(data, cls, path: str):
 
 
 def error_lines(exc: BaseException, path: str) -> list[str]:
+    if isinstance(exc, FieldError):
+        return [_reroot(f"{exc.message}{_FIELD}{exc.field} @ $", path)]
     if isinstance(exc, ConfigError):
         return [str(exc)]
     lines = cattrs.transform_error(exc, path="$", format_exception=_format)
@@ -61,8 +87,9 @@ def _reroot(line: str, path: str) -> str:
     message, sep, where = line.rpartition(" @ ")
     if not sep:
         return f"{line} @ {path}" if path else line
+    message, _, field = message.partition(_FIELD)
     where = where.removeprefix("$").lstrip(".")
-    full = ".".join(p for p in (path, where) if p)
+    full = ".".join(p for p in (path, where, field) if p)
     return f"{message} @ {full or '(root)'}"
 
 

@@ -60,6 +60,8 @@ def coerce(raw: str, tp, key: str) -> Any:
 
 
 def _coerce(raw: str, tp) -> Any:
+    while isinstance(tp, typing.NewType):  # e.g. checks.ExtendedFloat: read as its base type
+        tp = tp.__supertype__
     origin = typing.get_origin(tp)
     if tp is Any or tp is None:
         return parse_scalar(raw)
@@ -101,7 +103,14 @@ def _coerce(raw: str, tp) -> Any:
         try:
             return int(raw.replace("_", ""))
         except ValueError:
-            raise ValueError(f"expected int, got {raw!r}") from None
+            hint = ""
+            try:
+                number = float(raw.replace("_", ""))
+                if number.is_integer():
+                    hint = f" (write the integer out: {int(number)})"
+            except (ValueError, OverflowError):
+                pass
+            raise ValueError(f"expected int, got {raw!r}{hint}") from None
     if tp is float:
         try:
             return float(raw.replace("_", ""))

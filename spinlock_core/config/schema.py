@@ -11,6 +11,8 @@ import re
 import attrs
 from attrs import validators as v
 
+from . import checks
+
 __all__ = ["RunConfig", "CoreConfig", "DEVICE_PATTERN"]
 
 DEVICE_PATTERN = re.compile(r"^(auto|cpu|cuda|cuda:\d+|mps)$")
@@ -27,8 +29,8 @@ class RunConfig:
 
     dir: str | None = None
     """Run directory; default ``runs/<domain>/<name>`` under the current directory."""
-    name: str = "default"
-    """Name of the run, used in the default run directory."""
+    name: str = attrs.field(default="default", validator=checks.run_name)
+    """Name of the run, used in the default run directory (one directory name: no ``/`` or ``..``)."""
     force: bool = False
     """Re-make artefacts that were made with a different config instead of refusing."""
     only: bool = False
@@ -39,10 +41,16 @@ class RunConfig:
 class CoreConfig:
     """Root keys every run has."""
 
-    seed: int = attrs.field(default=0, validator=v.ge(0))
+    seed: int = attrs.field(
+        default=0,
+        validator=[checks.at_least(0), checks.at_most(checks.MAX_SEED, "an unsigned 64-bit integer")],
+    )
     """Global seed: every random draw derives from (seed, sample index, stream)."""
     device: str = attrs.field(default="auto", validator=_device)
     """``auto`` (CUDA when available), ``cpu``, ``cuda``, ``cuda:N`` or ``mps``."""
+    threads: int | None = attrs.field(default=None, validator=v.optional(v.ge(1)))
+    """CPU threads torch uses (``null``: chosen for the machine: its physical cores, fewer when
+    it is busy or the work is small; printed once at the start of ``spinlock run``)."""
     stage: str = "all"
     """Stage to run (its prerequisites run first when missing), or ``all`` for the pipeline."""
     pipeline: tuple[str, ...] = ("generate",)

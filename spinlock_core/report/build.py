@@ -47,6 +47,10 @@ def guarded(build: Callable[[RunArtefacts], Section], key: str, title: str, orde
         try:
             return build(run_artefacts)
         except Exception as exc:
+            from ..artefacts import ArtefactError
+
+            if isinstance(exc, ArtefactError):
+                run_artefacts.problems.append(str(exc))
             return error_section(key, title, order, exc)
 
     return run
@@ -74,6 +78,10 @@ def collect_sections(run: RunArtefacts) -> list[Section]:
         try:
             pm.subset_hook_caller(HOOK, remove_plugins=others)(register=register, run=run)
         except Exception as exc:
+            from ..artefacts import ArtefactError
+
+            if isinstance(exc, ArtefactError):
+                run.problems.append(str(exc))
             found.append(error_section(f"plugin-{impl.plugin_name}", f"Plugin {impl.plugin_name}", 1000, exc))
         sections += found
     seen: set[str] = set()
@@ -118,4 +126,10 @@ def write_report(run_dir, out=None) -> tuple[Path, list[Section]]:
     tmp = temporary_name(path)
     tmp.write_text(page, encoding="utf-8")
     tmp.replace(path)
+    if run.problems:
+        path_problems[path] = list(run.problems)
     return path, sections
+
+
+#: ``{report path: [messages]}`` of the artefacts the last reports could not read.
+path_problems: dict[Path, list[str]] = {}

@@ -176,11 +176,39 @@ def _trajectory_figures(ds, status) -> list[Figure]:
     return [frames_fig, Figure(png=to_png(fig), caption="Spatial RMS over time of the same samples.")]
 
 
+def _no_dataset(run: RunArtefacts) -> Section:
+    """No ``manifest.json``: never generated, or interrupted / truncated (said, and warned)."""
+    from ..console import warn
+
+    root = run.path("dataset")
+    found = (
+        sorted(p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file())
+        if root.is_dir()
+        else []
+    )
+    if not found and run.stamp("generate") is None:
+        return Section.not_run(KEY, TITLE, ORDER, "generate")
+    if found:
+        what = f"the dataset in `{root}` is incomplete: no `manifest.json`, only {', '.join(found[:6])}"
+        what += f" (+{len(found) - 6} more)" if len(found) > 6 else ""
+    else:
+        what = f"the dataset is missing: `generate` finished here but `{root}` holds nothing"
+    hint = "re-run `spinlock run stage=generate` with the same config to resume or remake it"
+    warn(f"report: {what}; {hint}")
+    return Section(
+        key=KEY,
+        title=TITLE,
+        order=ORDER,
+        status="warning",
+        blocks=[Text(f"Dataset incomplete: {what}; {hint}.")],
+    )
+
+
 def dataset_section(run: RunArtefacts) -> Section:
     from ..storage import STATUS, Dataset
 
     if not run.path("dataset/manifest.json").is_file():
-        return Section.not_run(KEY, TITLE, ORDER, "generate")
+        return _no_dataset(run)
     with Dataset(run.path("dataset")) as ds:
         status = ds.read("samples/status")
         blocks = [_summary(ds, status, run), _theta_figure(ds)]

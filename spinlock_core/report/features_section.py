@@ -13,8 +13,9 @@ import warnings
 
 import numpy as np
 
+from ..feature_health import MOSTLY, column_health, mostly_nan, problems
 from .cells import fmt
-from .model import Figure, RunArtefacts, Section, Table
+from .model import Figure, RunArtefacts, Section, Table, Text
 from .plotting import grid_shape, subplots, to_png
 
 __all__ = ["features_section"]
@@ -22,24 +23,6 @@ __all__ = ["features_section"]
 KEY, TITLE, ORDER = "features", "Feature distributions", 20
 MAX_COLUMNS = 12
 MAX_CURVES = 6
-
-
-def _health(table: np.ndarray, names: list[str]) -> tuple[dict[str, int], list[int]]:
-    """Counts of NaN-holding / all-NaN / constant columns, and the indices of varying ones."""
-    flat = table.reshape(-1, table.shape[-1])  # float32 as stored: production tables are large
-    finite = np.isfinite(flat)
-    with np.errstate(all="ignore"):
-        lo = np.where(finite, flat, np.inf).min(axis=0)
-        hi = np.where(finite, flat, -np.inf).max(axis=0)
-    all_nan = ~finite.any(axis=0)
-    constant = ~all_nan & (hi <= lo)
-    varying = np.flatnonzero(~all_nan & ~constant)
-    counts = {
-        "with NaN": int((~finite).any(axis=0).sum()),
-        "all NaN": int(all_nan.sum()),
-        "constant": int(constant.sum()),
-    }
-    return counts, varying.tolist()
 
 
 def _pick(varying: list[int], limit: int) -> list[int]:
@@ -90,17 +73,24 @@ def _curves(family: str, table: np.ndarray, names: list[str], picks: list[int]) 
 
 
 def features_section(run: RunArtefacts) -> Section:
-    import h5py
+    from ..artefacts import reading
+    from ..stages.features import open_features
 
     path = run.path("features/features.h5")
     if not path.is_file():
         return Section.not_run(KEY, TITLE, ORDER, "features")
-    health_rows, figures = [], []
-    with h5py.File(path, "r") as f:
+    health_rows, figures, by_family = [], [], {}
+    with open_features(path) as f, reading(path, "a spinlock feature table file (features.h5)"):
         for family in sorted(k for k in f if k != "index"):
             table = f[family]["table"][...]
             names = [c["name"] for c in json.loads(f[family].attrs["columns"])]
-            counts, varying = _health(table, names)
+            by_family[family] = entry = column_health(table, names)
+            counts = {
+                "with NaN": entry["with_nan"],
+                "all NaN": len(entry["all_nan"]),
+                "constant": len(entry["constant"]),
+            }
+            varying = entry["varying"]
             scope = "per sample" if table.ndim == 2 else f"per timestep ({table.shape[1]} states)"
             health_rows.append(
                 (
@@ -121,11 +111,31 @@ def features_section(run: RunArtefacts) -> Section:
         rows=health_rows,
         caption="Column health per family. Constant and all-NaN columns carry no information about the family.",
     )
+    unhealthy = sorted(f for f, e in by_family.items() if mostly_nan(e))
+    notes = [Text(f"Warning: {line}.") for line in problems(by_family)]
+    if unhealthy:
+        notes.insert(
+            0,
+            Text(
+                f"Mostly NaN (over {MOSTLY:.0%} of the columns have no finite value): {', '.join(unhealthy)}. "
+                "Their statistics are undefined for this domain's fields; check the family's config."
+            ),
+        )
+    per_sample = sum(int(r[2].replace(",", "")) for r in health_rows if r[1] == "per sample")
+    total = sum(int(r[2].replace(",", "")) for r in health_rows)
+    notes.append(
+        Text(
+            f"{total} feature columns in all; the tokenizer reads the {per_sample} per-sample ones "
+            "(per-timestep families are curves, not rows) and drops the all-NaN, constant and "
+            "near-duplicate ones: the tokenizer section lists how many for each reason."
+        )
+    )
+    status = "ok" if run.finished("features") else "partial"
     return Section(
         key=KEY,
         title=TITLE,
         order=ORDER,
-        status="ok" if run.finished("features") else "partial",
-        blocks=[health, *figures],
+        status="warning" if unhealthy and status == "ok" else status,
+        blocks=[health, *notes, *figures],
         headline={"feature columns": fmt(sum(int(r[2].replace(",", "")) for r in health_rows))},
     )

@@ -29,7 +29,7 @@ h1 { font-size:24px; margin:0 0 4px; } h3 { font-size:16px; margin:22px 0 6px; }
 .badge { display:inline-block; font-size:11px; font-weight:600; padding:1px 7px; border-radius:10px;
          vertical-align:middle; margin-left:6px; color:#fff; }
 .s-ok { background:#1a7f37; } .s-not-run { background:#8c959f; } .s-partial { background:#9a6700; }
-.s-error { background:#cf222e; }
+.s-error { background:#cf222e; } .s-warning { background:#bc4c00; }
 table { border-collapse:collapse; margin:8px 0 4px; font-size:13px; }
 th, td { border:1px solid var(--line); padding:3px 9px; text-align:left; vertical-align:top; }
 th { background:var(--bg); } td.num { text-align:right; font-variant-numeric:tabular-nums; }
@@ -38,6 +38,8 @@ figure { margin:10px 0 18px; } figure img { max-width:100%; border:1px solid var
 code { background:var(--bg); padding:0 4px; border-radius:4px; font-size:13px; }
 .headline { display:flex; flex-wrap:wrap; gap:10px; margin:12px 0; }
 .headline div { border:1px solid var(--line); border-radius:6px; padding:6px 12px; background:var(--bg); }
+.headline div.v-good { border-color:#1a7f37; background:#dafbe1; } .headline div.v-mixed { border-color:#9a6700; background:#fff8c5; }
+.headline div.v-poor { border-color:#cf222e; background:#ffebe9; }
 .headline b { display:block; font-size:18px; } .headline span { color:var(--muted); font-size:12px; }
 details pre { background:var(--bg); padding:10px; overflow-x:auto; font-size:12px; }
 """
@@ -89,7 +91,8 @@ def _badge(status: str) -> str:
 
 def _headline(sections: list[Section]) -> str:
     cells = [
-        f"<div><b>{html.escape(value)}</b><span>{html.escape(name)}</span></div>"
+        f'<div class="v-{html.escape(section.headline_levels.get(name, "none"), quote=True)}">'
+        f"<b>{html.escape(value)}</b><span>{html.escape(name)}</span></div>"
         for section in sections
         for name, value in section.headline.items()
     ]

@@ -25,8 +25,9 @@ __all__ = [
     "write_captions",
 ]
 
-#: What a section's badge says: made, the stage has not run, only some artefacts, or it failed.
-STATUSES = ("ok", "not run", "partial", "error")
+#: What a section's badge says: made, the stage has not run, only some artefacts, or it failed;
+#: ``warning``: made, but what it made is suspect (a feature family mostly NaN).
+STATUSES = ("ok", "not run", "partial", "error", "warning")
 
 
 @attrs.frozen
@@ -116,6 +117,9 @@ class Section:
     blocks: tuple[Block, ...] = attrs.field(default=(), converter=tuple)
     headline: dict[str, str] = attrs.Factory(dict)
     """A few numbers worth reading first (``{"val rel. L2": "0.086"}``), shown in the summary."""
+    headline_levels: dict[str, str] = attrs.Factory(dict)
+    """Headline name -> a verdict level (:data:`spinlock_core.verdicts.LEVELS`: ``good``, ``mixed``,
+    ``poor``, ``unknown``) that colours its card; cards not named here stay neutral."""
 
     @classmethod
     def not_run(cls, key: str, title: str, order: int, stage: str, why: str = "") -> Section:
@@ -127,7 +131,9 @@ class Section:
 
 
 def _read_json(path: Path) -> Any:
-    return json.loads(path.read_text()) if path.is_file() else None
+    from ..artefacts import read_json
+
+    return read_json(path, f"a JSON artefact ({path.name})", container=object) if path.is_file() else None
 
 
 @attrs.define
@@ -141,13 +147,23 @@ class RunArtefacts:
         return self.dir / relative
 
     @property
+    def problems(self) -> list[str]:
+        """Messages of the artefacts sections could not read (``ArtefactError``), in order."""
+        return self._cache.setdefault("problems", [])
+
+    @property
     def config(self) -> dict[str, Any]:
         """The resolved config saved by ``spinlock run`` (``config.yaml``), as plain data; ``{}`` if none."""
         if "config" not in self._cache:
+            from ..artefacts import ArtefactError, reading
             from ..config._yaml import load_yaml
 
             path = self.dir / "config.yaml"
-            self._cache["config"] = load_yaml(path.read_text()) if path.is_file() else {}
+            with reading(path, "a run's resolved config.yaml (a YAML mapping)"):
+                config = load_yaml(path.read_text()) if path.is_file() else {}
+            if not isinstance(config, dict):
+                raise ArtefactError(f"{path}: expected a YAML mapping, found a {type(config).__name__}")
+            self._cache["config"] = config
         return self._cache["config"]
 
     def config_get(self, dotted: str, default: Any = None) -> Any:

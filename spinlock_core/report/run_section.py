@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ..verdicts import summary_verdict
 from .cells import fmt
 from .model import RunArtefacts, Section, Table, Text
 
@@ -13,6 +14,50 @@ KEY, TITLE, ORDER = "run", "Run", 0
 def _choice(run: RunArtefacts, group: str) -> str:
     value = run.config_get(f"{group}.name")
     return str(value) if value else "—"
+
+
+#: (artefact, dotted path to its rollout summary, headline card, what the figures are measured on)
+VERDICT_SOURCES = (
+    (
+        "mno/evaluation.json",
+        "summary",
+        "MNO vs baselines (validation split)",
+        "the `mno` stage's held-out split of the training θ, over the trained horizon",
+    ),
+    (
+        "validate/report.json",
+        "rollout.summary",
+        "MNO vs baselines (fresh θ)",
+        "θ the MNO never saw (the `validate` stage's own Sobol draw), over the whole stored horizon",
+    ),
+)
+
+
+def verdicts(run: RunArtefacts) -> list[tuple[str, str, str, str]]:
+    """``[(card name, level, sentence, measured on)]`` of each rollout summary the run has."""
+    found = []
+    for artefact, dotted, card, measured_on in VERDICT_SOURCES:
+        data = run.json(artefact)
+        for part in dotted.split("."):
+            data = data.get(part) if isinstance(data, dict) else None
+        if not isinstance(data, dict) or data.get("rel_l2") is None:
+            continue
+        level, sentence = summary_verdict(data)
+        found.append((card, level, sentence, measured_on))
+    return found
+
+
+def _verdict_blocks(found) -> list:
+    if not found:
+        return []
+    text = "\n\n".join(f"{card} ({level}): {sentence}" for card, level, sentence, _ in found)
+    if len(found) > 1:
+        text += "\n\n" + (
+            "The two rel. L2 figures measure different things: "
+            + "; ".join(f"{card.split('(')[-1].rstrip(')')} is measured on {on}" for card, _, _, on in found)
+            + "."
+        )
+    return [Text(text)]
 
 
 def run_section(run: RunArtefacts) -> Section:
@@ -59,13 +104,18 @@ def run_section(run: RunArtefacts) -> Section:
             "first run's time.",
         ),
     ]
+    found = verdicts(run)
+    blocks[1:1] = _verdict_blocks(found)
     if not run.config:
         blocks.insert(0, Text("No `config.yaml` here: this directory was not made by `spinlock run`."))
+    headline = {"stage time": f"{total:.1f} s"} if stamps else {}
+    headline |= {card: level for card, level, _, _ in found}
     return Section(
         key=KEY,
         title=TITLE,
         order=ORDER,
         status="ok" if stamps else "not run",
         blocks=blocks,
-        headline={"stage time": f"{total:.1f} s"} if stamps else {},
+        headline=headline,
+        headline_levels={card: level for card, level, _, _ in found},
     )

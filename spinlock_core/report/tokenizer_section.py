@@ -112,13 +112,63 @@ def _usage(tokens: np.ndarray, names: list[str], sizes: list[int | None]) -> tup
     return table, figure
 
 
+def column_flow(model) -> list:
+    """Blocks saying how many feature columns reach the model and why the others were dropped.
+
+    Read from the tokenizer's preprocessing state (``column_flow``, ``dropped``: column -> reason
+    starting with its kind) or, for other tokenizers, ``metrics["dropped_columns"]``.
+    """
+    state = getattr(getattr(model, "preprocessor", None), "state", None) or {}
+    dropped = state.get("dropped") or (getattr(model, "metrics", None) or {}).get("dropped_columns") or {}
+    flow = state.get("column_flow")
+    if not dropped and not flow:
+        return []
+    kinds: dict[str, list[str]] = {}
+    for column, reason in dropped.items():
+        kinds.setdefault(reason.split(":")[0].split(" of ")[0].strip(), []).append(column)
+    by_kind = ", ".join(f"{len(cols)} {kind}" for kind, cols in kinds.items()) or "none"
+    if flow:
+        text = (
+            f"Columns from features to tokens: {flow['table']} per-sample feature columns, "
+            f"{flow['selected']} selected by the tokenizer's config, {flow['indicators']} missing-value "
+            f"indicators added, {sum(flow['dropped'].values())} dropped ({by_kind}), "
+            f"{flow['output']} model inputs (the count the dashboards show)."
+        )
+    else:
+        text = f"{len(dropped)} columns dropped by the tokenizer's preprocessing ({by_kind})."
+    rows = [
+        (kind, fmt(len(cols)), ", ".join(cols[:4]) + (f" … (+{len(cols) - 4})" if len(cols) > 4 else ""))
+        for kind, cols in kinds.items()
+    ]
+    blocks: list = [Text(text)]
+    if rows:
+        blocks.append(
+            Table(
+                columns=("dropped as", "columns", "e.g."),
+                rows=rows,
+                caption="Why the tokenizer's preprocessing dropped columns (all reasons: the "
+                "tokenizer's metrics, `dropped_columns`).",
+            )
+        )
+    return blocks
+
+
 def tokenizer_section(run: RunArtefacts) -> Section:
+    from ..artefacts import ArtefactError, read_json, reading
     from ..checkpoint import read_metadata
+    from ..errors import CheckpointError
 
     model_path = run.path("tokenizer/model.pt")
     if not model_path.is_file():
         return Section.not_run(KEY, TITLE, ORDER, "tokenizer")
-    meta = read_metadata(model_path)
+    if model_path.with_suffix(".json").is_file():
+        read_json(
+            model_path.with_suffix(".json"), "a checkpoint's metadata sidecar", ("schema", "kind", "name")
+        )
+    try:
+        meta = read_metadata(model_path)
+    except CheckpointError as exc:
+        raise ArtefactError(f"expected a tokenizer checkpoint: {exc}") from None
     metrics = {k: v for k, v in (meta.get("metrics") or {}).items() if isinstance(v, (int, float))}
     blocks: list = [
         Text(f"Tokenizer `{meta.get('name')}`, saved by spinlock {meta.get('spinlock_version', '?')}."),
@@ -129,11 +179,15 @@ def tokenizer_section(run: RunArtefacts) -> Section:
         ),
     ]
     spec, model = _load(model_path, meta)
+    blocks += column_flow(model)
     features = run.path("features/features.h5")
     if features.is_file():
+        from ..stages.features import open_features
         from ..stages.tokenizer import feature_table
 
-        table, columns = feature_table(features)
+        open_features(features).close()
+        with reading(features, "a spinlock feature table file (features.h5)"):
+            table, columns = feature_table(features)
         tokens = np.asarray(model.encode(table, columns).cpu())
         names = list(getattr(model, "token_names", [f"t{p}" for p in range(tokens.shape[1])]))
         usage, heatmap = _usage(tokens, names, _positions_sizes(model, tokens.shape[1]))

@@ -17,10 +17,14 @@ from ..interfaces import DomainInfo, FeatureBatch, FeatureFamily, Grid, Operator
 from ..rollout import rollout
 from ..sampling import centered_l2_discrepancy, sample_space
 from ..seeding import sample_seed
-from ..storage import SCHEMA_VERSION, STATUS, write_part
+from ..storage import SCHEMA_VERSION, STATUS
 from .config import GenerateConfig
+from .features import extract_guarded
 
 __all__ = ["GenerationSetup", "generate_chunk", "chunk_batches", "simulate", "simulate_states"]
+
+#: Rows of the θ sample the centred L2 discrepancy is computed on (it costs O(n^2)).
+DISCREPANCY_ROWS = 8192
 
 _REASONS = {0: "", 1: "non-finite value", 2: "|u| above generate.divergence_bound"}
 
@@ -57,6 +61,7 @@ class GenerationSetup:
     theta: dict[str, np.ndarray]
     families: dict[str, FeatureFamily]
     info: DomainInfo
+    _root_attrs: dict[str, Any] | None = attrs.field(default=None, init=False)
 
     @classmethod
     def from_context(cls, context) -> GenerationSetup:
@@ -130,7 +135,15 @@ class GenerationSetup:
         }
 
     def root_attrs(self) -> dict[str, Any]:
+        """The dataset's attributes, written into every part (computed once per setup)."""
+        if self._root_attrs is None:
+            self._root_attrs = self._make_root_attrs()
+        return self._root_attrs
+
+    def _make_root_attrs(self) -> dict[str, Any]:
         g = self.grid
+        # The discrepancy is O(n^2): beyond this many rows it is taken on the first ones.
+        rows = min(len(self.unit), DISCREPANCY_ROWS)
         return {
             "schema_version": SCHEMA_VERSION,
             "created": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -153,7 +166,8 @@ class GenerationSetup:
             "trajectory_dtype": self.cfg.trajectory_dtype,
             "device": str(self.device),
             "batch_size": self.cfg.batch_size,
-            "centered_l2_discrepancy": centered_l2_discrepancy(self.unit),
+            "centered_l2_discrepancy": centered_l2_discrepancy(self.unit[:rows]),
+            "centered_l2_discrepancy_rows": rows,
             "feature_columns": json.dumps(self.feature_columns()),
             "derived_names": json.dumps(list(self.info.derived)),
         }
@@ -213,8 +227,9 @@ def simulate(setup: GenerationSetup, indices: np.ndarray, theta: dict[str, np.nd
                 time=time_axis,
                 derived=setup.operator.derived_columns(theta, setup.grid),
             )
-            for name, family in setup.families.items():
-                features[name] = family.extract(batch).float().cpu().numpy()
+            # a diverged sample gets NaN rows; the others are as in a batch without it
+            diverged = result.diverged_step.cpu().numpy() >= 0
+            features = extract_guarded(setup.families, batch, diverged=diverged)
         step = result.diverged_step.cpu().numpy()
         reason = result.diverged_reason.cpu().numpy()
     arrays: dict[str, Any] = {
@@ -271,10 +286,6 @@ def _concat(parts: list[dict]) -> dict:
     return out
 
 
-def _take(arrays: dict, rows: np.ndarray) -> dict:
-    return {k: _take(v, rows) if isinstance(v, dict) else v[rows] for k, v in arrays.items()}
-
-
 def _subset(theta: dict[str, np.ndarray], rows) -> dict[str, np.ndarray]:
     return {k: v[rows] for k, v in theta.items()}
 
@@ -316,29 +327,37 @@ def _simulate_batch(setup, indices, theta, rows, batch_id):
 
 
 def generate_chunk(setup: GenerationSetup, indices: np.ndarray, parts_dir: Path, advance=None) -> Path:
-    """Make and store one aligned chunk of samples (``indices`` contiguous)."""
+    """Make and store one aligned chunk of samples (``indices`` contiguous).
+
+    Each batch is handed to a :class:`~spinlock_core.part_writer.PartStream` as soon as it is
+    made, so the device never waits on the disk and the host holds a few batches, not a chunk.
+    """
+    from ..part_writer import PartStream
+
     theta = _subset(setup.theta, indices)
-    pieces, rows_done, batch_ids = [], [], []
-    for batch_id, rows in enumerate(chunk_batches(setup, indices, theta)):
-        arrays, ids = _simulate_batch(setup, indices, theta, rows, batch_id)
-        pieces.append(arrays)
-        rows_done.append(rows)
-        batch_ids.append(ids)
-        if advance is not None:
-            advance(len(rows))
-    back = np.argsort(np.concatenate(rows_done))
-    arrays = _take(_concat(pieces), back)
-    space = setup.operator.parameter_space
-    seed = setup.config.core.seed
-    arrays["theta"] = {"unit": setup.unit[indices], "values": space.as_matrix(theta)}
-    derived = setup.operator.derived_columns(theta, setup.grid)
-    if derived:
-        arrays["theta"]["derived"] = {k: np.asarray(v, dtype=np.float64) for k, v in derived.items()}
-    arrays["samples"]["chunk"] = np.tile([indices[0], indices[-1]], (len(indices), 1)).astype(np.int64)
-    arrays["samples"]["batch"] = np.concatenate(batch_ids)[back]
-    arrays["seeds"] = {
-        stream: np.array([sample_seed(seed, int(i), stream) for i in indices], dtype=np.int64)
-        for stream in ("ic", "operator")
-    }
-    compression = None if setup.cfg.compression == "none" else setup.cfg.compression
-    return write_part(parts_dir, indices, arrays, compression=compression)
+    stream = PartStream(
+        parts_dir, int(indices[0]), int(indices[-1]), compression=setup.cfg.compression, depth=2
+    )
+    try:
+        for batch_id, rows in enumerate(chunk_batches(setup, indices, theta)):
+            arrays, ids = _simulate_batch(setup, indices, theta, rows, batch_id)
+            arrays["samples"]["batch"] = ids
+            stream.put(rows, arrays)
+            if advance is not None:
+                advance(len(rows))
+        space = setup.operator.parameter_space
+        seed = setup.config.core.seed
+        whole: dict[str, Any] = {"theta": {"unit": setup.unit[indices], "values": space.as_matrix(theta)}}
+        derived = setup.operator.derived_columns(theta, setup.grid)
+        if derived:
+            whole["theta"]["derived"] = {k: np.asarray(v, dtype=np.float64) for k, v in derived.items()}
+        chunk = np.tile([indices[0], indices[-1]], (len(indices), 1)).astype(np.int64)
+        whole["samples"] = {"chunk": chunk}
+        whole["seeds"] = {
+            stream_name: np.array([sample_seed(seed, int(i), stream_name) for i in indices], dtype=np.int64)
+            for stream_name in ("ic", "operator")
+        }
+        return stream.finish(whole, setup.root_attrs())
+    except BaseException:
+        stream.abort()
+        raise

@@ -15,15 +15,15 @@ from pathlib import Path
 import attrs
 import numpy as np
 
-from .. import registry
+from .. import feature_health, registry
 from ..config._yaml import load_yaml
 from ..console import info, progress
 from ..errors import DatasetError
 from ..interfaces import DomainInfo, FeatureBatch, FeatureFamily, Grid
 from ..params import ParameterSpace
-from ..storage import Dataset, temporary_name
+from ..storage import STATUS, Dataset, temporary_name
 
-__all__ = ["run", "extract_offline", "domain_info", "read_table"]
+__all__ = ["run", "extract_offline", "extract_guarded", "domain_info", "read_table", "open_features"]
 
 
 def domain_info(ds: Dataset) -> DomainInfo:
@@ -54,6 +54,42 @@ def _check(family: FeatureFamily, columns: list, table: np.ndarray, name: str) -
         )
 
 
+def extract_guarded(
+    families: dict[str, FeatureFamily], batch: FeatureBatch, diverged=None, failed=None
+) -> dict[str, np.ndarray]:
+    """``{family: rows}`` of one batch, with divergence and failure handled per sample.
+
+    Samples flagged in ``diverged [B]`` (states NaN from some step on) get NaN rows in every
+    family that reads trajectories; samples flagged in ``failed [B]`` (no data) get NaN rows in
+    every family. Families never see their non-finite values (they are replaced by zeros first),
+    so a family that would raise on NaN cannot fail the batch, and since families are pure per
+    sample the other rows are bitwise those of a batch without the flagged samples.
+    """
+    import torch
+
+    b = batch.trajectories.shape[0] if batch.trajectories is not None else len(batch.u0)
+    diverged = np.zeros(b, bool) if diverged is None else np.asarray(diverged, bool)
+    failed = np.zeros(b, bool) if failed is None else np.asarray(failed, bool)
+    if diverged.any() or failed.any():
+        traj, u0 = batch.trajectories, batch.u0
+        if traj is not None:
+            rows = torch.as_tensor(diverged | failed, device=traj.device).view(-1, *([1] * (traj.ndim - 1)))
+            traj = torch.where(rows, torch.zeros((), dtype=traj.dtype, device=traj.device), traj)
+        if u0 is not None:
+            rows = torch.as_tensor(failed, device=u0.device).view(-1, *([1] * (u0.ndim - 1)))
+            u0 = torch.where(rows, torch.zeros((), dtype=u0.dtype, device=u0.device), u0)
+        batch = attrs.evolve(batch, trajectories=traj, u0=u0)
+    out = {}
+    for name, family in families.items():
+        table = family.extract(batch).float().cpu().numpy()
+        bad = failed | (diverged if family.needs_trajectories else False)
+        if bad.any():
+            table = table.copy()
+            table[bad] = np.nan
+        out[name] = table
+    return out
+
+
 def extract_offline(ds: Dataset, families: dict[str, FeatureFamily], device, batch_size: int) -> dict:
     """``{family: table}`` computed from the stored trajectories of ``ds``."""
     import torch
@@ -68,6 +104,7 @@ def extract_offline(ds: Dataset, families: dict[str, FeatureFamily], device, bat
     info_ = domain_info(ds)
     space = info_.parameter_space
     n = len(ds)
+    status = ds.read("samples/status") if ds.has("samples/status") else np.zeros(n, np.int8)
     out = {name: [] for name in families}
     with progress(n, "features", unit="samples") as advance:
         for start in range(0, n, batch_size):
@@ -83,8 +120,11 @@ def extract_offline(ds: Dataset, families: dict[str, FeatureFamily], device, bat
                 time=torch.arange(traj.shape[2], device=device) * info_.dt,
                 derived=derived,
             )
-            for name, family in families.items():
-                out[name].append(family.extract(batch).float().cpu().numpy())
+            rows = extract_guarded(
+                families, batch, status[idx] == STATUS["diverged"], status[idx] == STATUS["failed"]
+            )
+            for name in families:
+                out[name].append(rows[name])
             advance(len(idx))
     return {name: np.concatenate(parts) for name, parts in out.items()}
 
@@ -121,11 +161,47 @@ def _write(path: Path, tables: dict, manifests: dict, index: np.ndarray, attrs_:
     os.replace(tmp, path)
 
 
+def open_features(path):
+    """``features.h5`` opened read-only after checking its layout (every family group holds a
+    ``table`` whose last axis matches its ``columns`` manifest); an ``ArtefactError`` otherwise."""
+    from ..artefacts import ArtefactError, open_h5
+
+    kind = "a spinlock feature table file (features.h5)"
+    f = open_h5(path, kind, required=("index",), hint="make it with `spinlock run stage=features`")
+    try:
+        families = [k for k in f if k != "index"]
+        if not families:
+            raise ArtefactError(f"{path}: expected {kind} with at least one family, found none")
+        for name in families:
+            group = f[name]
+            if not hasattr(group, "keys") or "table" not in group or "columns" not in group.attrs:
+                raise ArtefactError(
+                    f"{path}: expected family {name!r} with a table and its columns, found {group}"
+                )
+            try:
+                columns = json.loads(group.attrs["columns"])
+                names = [c["name"] for c in columns]
+            except (ValueError, TypeError, KeyError) as exc:
+                raise ArtefactError(
+                    f"{path}: expected a JSON list of columns for family {name!r}, found {type(exc).__name__}: {exc}"
+                ) from None
+            width = group["table"].shape[-1] if group["table"].ndim else None
+            if width != len(names):
+                raise ArtefactError(
+                    f"{path}: family {name!r} declares {len(names)} columns but its table has shape "
+                    f"{list(group['table'].shape)}"
+                )
+    except BaseException:
+        f.close()
+        raise
+    return f
+
+
 def read_table(path, family: str) -> tuple[np.ndarray, list[dict]]:
     """``(table, columns)`` of one family from a ``features.h5`` file."""
-    import h5py
+    from ..artefacts import reading
 
-    with h5py.File(path, "r") as f:
+    with open_features(path) as f, reading(path, "a readable feature table file"):
         if family not in f:
             raise DatasetError(
                 f"{path} has no table {family!r}; it has: {', '.join(k for k in f if k != 'index')}"
@@ -162,3 +238,4 @@ def run(context) -> None:
         info(
             f"  {name}: {list(table.shape)} ({len(manifests[name])} columns, {int(np.isnan(table).sum())} NaN values)"
         )
+    feature_health.warn_unhealthy(tables, manifests)  # all-NaN and constant columns, per family

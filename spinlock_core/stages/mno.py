@@ -14,7 +14,10 @@ validates, logs and writes checkpoints.
 Checkpoints (``mno/checkpoints/``) hold model, losses, optimizer, scheduler, epoch, position in
 the epoch, RNG states, history and normalisation, load with ``weights_only=True`` and are
 written atomically. Every random choice derives from the seed and the epoch, and RNG states are
-saved, so a run resumed from any checkpoint continues exactly as if it had not stopped.
+saved, so a run resumed from any checkpoint continues exactly as if it had not stopped. A
+checkpoint is resumed only when its metadata shows the same stage fingerprint, training config
+and dataset (a digest of ``dataset/manifest.json``); otherwise the checkpoints are moved to
+``.spinlock/replaced/`` with a warning saying why and training starts afresh.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ import contextlib
 import json
 import math
 import re
+import time
 import warnings
 from pathlib import Path
 
@@ -66,8 +70,38 @@ def _history(u0, history: int):
 
 
 def _latest(folder: Path) -> Path | None:
-    found = [(int(m.group(2)), p) for p in folder.glob("*.pt") if (m := _STEP.match(p.name))]
-    return max(found)[1] if found else None
+    """The checkpoint furthest into training: the highest optimizer step recorded in its
+    metadata (``step_*`` names count steps, ``epoch_*`` names epochs, so names do not compare);
+    at equal steps the epoch checkpoint, written after that epoch's validation, wins."""
+    found = []
+    for path in folder.glob("*.pt"):
+        if not (m := _STEP.match(path.name)):
+            continue
+        try:
+            step = int(read_metadata(path)["step"])
+        except (SpinlockError, OSError, ValueError, KeyError, TypeError):
+            continue  # unreadable: never resumed from
+        found.append((step, m.group(1) == "epoch", path.name, path))
+    return max(found)[3] if found else None
+
+
+def _dataset_digest(root: Path) -> str:
+    """A digest of the dataset the MNO trains on: its manifest (sample count, shards, seeds...)."""
+    import hashlib
+
+    return hashlib.sha256((root / "manifest.json").read_bytes()).hexdigest()[:16]
+
+
+def _why_not_resume(meta: dict, meta_config: dict, origin: dict) -> str | None:
+    """Why a checkpoint with metadata ``meta`` must not be resumed, or ``None``."""
+    recorded = meta.get("origin") or {}
+    if not recorded:
+        return "it records no stage fingerprint or dataset"
+    if recorded.get("input") != origin["input"]:
+        return "it was trained on another dataset"
+    if recorded.get("fingerprint") != origin["fingerprint"] or meta.get("config") != meta_config:
+        return "it was made with another config"
+    return None
 
 
 def _prune(folder: Path, keep: int) -> None:
@@ -252,8 +286,10 @@ def train(context, *, stop_after_steps: int | None = None) -> dict:
     train_pairs, val_pairs = split_pairs(
         ds.read("samples/status"), data.realizations, cfg.val_fraction, config.core.seed
     )
+    origin = {"fingerprint": context.fingerprint, "input": _dataset_digest(context.path("dataset"))}
     latest = _latest(folder)
-    resumable = latest is not None and read_metadata(latest).get("config") == meta_config
+    why_not = _why_not_resume(read_metadata(latest), meta_config, origin) if latest else None
+    resumable = latest is not None and why_not is None
     saved = load_checkpoint(latest, map_location=device)[0] if resumable else None
     if saved is not None:
         data.set_normaliser(saved["normaliser"]["mean"].numpy(), saved["normaliser"]["std"].numpy())
@@ -315,9 +351,11 @@ def train(context, *, stop_after_steps: int | None = None) -> dict:
         _set_rng_state(saved["rng"], device)
         info(f"resuming from {latest.name} (epoch {state['epoch']}, step {state['step']})")
     elif latest is not None and is_rank0():
-        for old in folder.glob("*"):
-            old.rename(old.with_name(f"stale-{old.name}"))
-        warn("mno checkpoints of another config were renamed stale-*; training afresh")
+        from ..runner import move_to_replaced
+
+        target = move_to_replaced(context.run_dir, [str(folder.relative_to(context.run_dir))])
+        folder.mkdir(parents=True, exist_ok=True)
+        warn(f"mno: not resuming {latest.name}: {why_not}; checkpoints moved to {target}, training afresh")
     barrier()
 
     def save(path) -> None:
@@ -334,6 +372,7 @@ def train(context, *, stop_after_steps: int | None = None) -> dict:
                 name,
                 model_config,
                 device,
+                origin=origin,
             )
 
     def set_mode(training: bool) -> None:
@@ -349,6 +388,7 @@ def train(context, *, stop_after_steps: int | None = None) -> dict:
             f"{precision}{', compiled' if cfg.compile else ''}, data {cfg.data}"
             + (f", {world} ranks" if distributed else "")
         )
+    saved_at = time.monotonic()  # wall-time checkpoints (mno.checkpoint_minutes) count from here
     with progress(
         cfg.epochs * batches_per_epoch - state["step"], f"mno ({name}, {cfg.preset})", unit="batches"
     ) as advance:
@@ -395,9 +435,12 @@ def train(context, *, stop_after_steps: int | None = None) -> dict:
                 state.update(step=state["step"] + 1, position=b + 1)
                 n_train += 1
                 advance(1)
-                if cfg.save_every and state["step"] % cfg.save_every == 0:
+                minutes = (time.monotonic() - saved_at) / 60
+                by_time = cfg.checkpoint_minutes and minutes >= cfg.checkpoint_minutes
+                if (cfg.save_every and state["step"] % cfg.save_every == 0) or by_time:
                     state["rng"] = _rng_state(device)
                     save(folder / f"step_{state['step']:08d}.pt")
+                    saved_at = time.monotonic()
                     if is_rank0():
                         _prune(folder, cfg.keep)
                 _check_nonfinite(state, cfg)
@@ -415,6 +458,7 @@ def train(context, *, stop_after_steps: int | None = None) -> dict:
                 state["best"] = metrics["val_rel_l2"]
                 save(out / "best_model.pt")
             save(folder / f"epoch_{epoch + 1:04d}.pt")
+            saved_at = time.monotonic()
             if is_rank0():
                 info(
                     f"epoch {epoch + 1}: "
@@ -454,7 +498,20 @@ def _check_nonfinite(state: dict, cfg) -> None:
         )
 
 
-def _save(path, model, losses, optimizer, scheduler, state, data, meta_config, name, model_config, device):
+def _save(
+    path,
+    model,
+    losses,
+    optimizer,
+    scheduler,
+    state,
+    data,
+    meta_config,
+    name,
+    model_config,
+    device,
+    origin=None,
+):
     import attrs
     import torch
 
@@ -475,6 +532,7 @@ def _save(path, model, losses, optimizer, scheduler, state, data, meta_config, n
         "parameter_space": data.space.describe(),
         "epoch": state["epoch"],
         "step": state["step"],
+        "origin": origin,
     }
     save_checkpoint(path, payload, meta)
 
@@ -492,3 +550,6 @@ def run(context) -> None:
             + (f", VRMSE {summary['vrmse']:.4f}" if "vrmse" in summary else "")
             + f") after {metrics['epoch']} epochs; figures in {context.path('mno') / 'figures'}"
         )
+        from ..verdicts import report as report_verdict
+
+        report_verdict("mno (validation split)", summary)

@@ -6,7 +6,8 @@ averaged over trajectories:
 * relative L2 (the FNO paper's): ``||pred_t - true_t|| / ||true_t||`` over channels and space;
 * VRMSE (The Well's): ``sqrt(mean_x (pred - true)^2 / (var_x(true) + 1e-7))`` per channel, then
   averaged over channels; 1 is what predicting the spatial mean scores;
-* baselines: persistence (``u_t = u0``) and zero (``u_t = 0``).
+* baselines: persistence (``u_t = u0``), zero (``u_t = 0``) and mean (``u_t`` = each channel's
+  spatial mean of ``u0``), and the :func:`spinlock_core.verdicts.verdict` of the model against them.
 
 For stochastic families the trajectories of one sample differ by their noise only, and a
 deterministic model can at best predict their mean: ``truth_spread`` (each realization's
@@ -21,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from ..report.model import write_captions
+from ..verdicts import summary_verdict
 from .mno_data import _Targets
 
 __all__ = ["validation_errors", "evaluate", "write_figures", "rollout_batches"]
@@ -65,6 +67,11 @@ def _vrmse(pred, true):
     return (mse / (var + 1e-7)).sqrt().mean(dim=2)
 
 
+def _mean_field(u0):
+    """The mean baseline: each channel's spatial mean of ``u0``, held (same shape as ``u0``)."""
+    return u0.mean(dim=(-2, -1), keepdim=True).expand_as(u0)
+
+
 def validation_errors(model, data, pairs, cfg, steps, precision, device) -> dict:
     """The per-epoch validation figures: rollout relative L2 (mean, final step) and persistence's."""
     import torch
@@ -87,7 +94,8 @@ def evaluate(model, data, pairs, cfg, steps, precision, device) -> dict:
     import torch
 
     model.eval()
-    curves: dict[str, list] = {k: [] for k in ("rel_l2", "vrmse", "persistence", "zero", "persistence_vrmse")}
+    keys = ("rel_l2", "vrmse", "persistence", "zero", "persistence_vrmse", "zero_rel_l2", "mean_field_rel_l2")
+    curves: dict[str, list] = {k: [] for k in (*keys, "mean_field_vrmse")}
     by_sample: dict[int, list] = {}
     for chunk, u0, pred, true in rollout_batches(model, data, pairs, cfg, steps, precision, device):
         curves["rel_l2"].append(_rel_l2(pred, true))
@@ -95,6 +103,10 @@ def evaluate(model, data, pairs, cfg, steps, precision, device) -> dict:
         curves["persistence"].append(_rel_l2(u0.expand_as(true), true))
         curves["persistence_vrmse"].append(_vrmse(u0.expand_as(true), true))
         curves["zero"].append(_vrmse(torch.zeros_like(true), true))
+        curves["zero_rel_l2"].append(_rel_l2(torch.zeros_like(true), true))
+        flat = _mean_field(u0).expand_as(true)
+        curves["mean_field_rel_l2"].append(_rel_l2(flat, true))
+        curves["mean_field_vrmse"].append(_vrmse(flat, true))
         for row, (sample, _) in enumerate(chunk):
             by_sample.setdefault(int(sample), []).append((pred[row].cpu(), true[row].cpu()))
     per_step = {k: torch.cat(v).mean(0).cpu().numpy() for k, v in curves.items()}
@@ -105,8 +117,12 @@ def evaluate(model, data, pairs, cfg, steps, precision, device) -> dict:
         "persistence_rel_l2": float(per_step["persistence"].mean()),
         "persistence_vrmse": float(per_step["persistence_vrmse"].mean()),
         "zero_vrmse": float(per_step["zero"].mean()),
+        "zero_rel_l2": float(per_step["zero_rel_l2"].mean()),
+        "mean_field_rel_l2": float(per_step["mean_field_rel_l2"].mean()),
+        "mean_field_vrmse": float(per_step["mean_field_vrmse"].mean()),
         "trajectories": len(pairs),
     }
+    summary["verdict"] = list(summary_verdict(summary))
     if data.realizations > 1:
         summary |= _distributional(by_sample)
     return {"summary": summary, "per_step": {k: v.tolist() for k, v in per_step.items()}, "horizon": steps}

@@ -31,7 +31,7 @@ from typing import Any
 import attrs
 import numpy as np
 
-from .. import registry
+from .. import registry, verdicts
 from ..checkpoint import load_checkpoint, read_metadata
 from ..console import info, progress
 from ..distributed import is_rank0
@@ -42,6 +42,7 @@ from ..rollout import rollout
 from ..sampling import sample_space
 from ..seeding import generator_for, sample_seed
 from ..storage import Dataset
+from ..verdicts import summary_verdict
 from .features import domain_info
 from .validate_metrics import (
     codebook_usage,
@@ -212,12 +213,19 @@ def _errors(pred, truth, valid):
     from .mno_eval import _rel_l2, _vrmse
 
     p, t = pred[:, :, 1:].flatten(0, 1), truth[:, :, 1:].flatten(0, 1)
-    u0 = truth[:, :, :1].flatten(0, 1).expand_as(t)
+    from .mno_eval import _mean_field
+
+    u0 = truth[:, :, :1].flatten(0, 1)
+    flat, u0, zero = _mean_field(u0).expand_as(t), u0.expand_as(t), t.new_zeros(()).expand_as(t)
     return {
         "rel_l2": _rel_l2(p, t)[valid],
         "vrmse": _vrmse(p, t)[valid],
         "persistence_rel_l2": _rel_l2(u0, t)[valid],
         "persistence_vrmse": _vrmse(u0, t)[valid],
+        "zero_rel_l2": _rel_l2(zero, t)[valid],
+        "zero_vrmse": _vrmse(zero, t)[valid],
+        "mean_field_rel_l2": _rel_l2(flat, t)[valid],
+        "mean_field_vrmse": _vrmse(flat, t)[valid],
     }
 
 
@@ -348,13 +356,16 @@ def _rollout_summary(curves: dict) -> dict:
         "persistence_rel_l2": per_step["persistence_rel_l2"].mean(),
         "persistence_rel_l2_final": per_step["persistence_rel_l2"][-1],
         "persistence_vrmse": per_step["persistence_vrmse"].mean(),
+        **{k: per_step[k].mean() for k in _BASELINE_KEYS if k in per_step},
     }
+    summary = {k: float(v) for k, v in summary.items()}
     return {
-        "summary": {k: float(v) for k, v in summary.items()},
+        "summary": summary | {"verdict": list(summary_verdict(summary))},
         "per_step": {k: v.tolist() for k, v in per_step.items()},
     }
 
 
+_BASELINE_KEYS = ("zero_rel_l2", "zero_vrmse", "mean_field_rel_l2", "mean_field_vrmse")
 _SUMMARY_KEYS = (
     "rel_l2",
     "rel_l2_final",
@@ -362,6 +373,7 @@ _SUMMARY_KEYS = (
     "persistence_rel_l2",
     "persistence_rel_l2_final",
     "persistence_vrmse",
+    *_BASELINE_KEYS,
 )
 
 
@@ -453,6 +465,7 @@ def run(context) -> None:
         f"token JSD {_g(tok['mean_jsd_bits'])} bits, agreement {_g(tok['mean_agreement'])}, "
         f"mean feature KS {_g(report['features']['mean_ks'])}; report in {context.path('validate')}"
     )
+    verdicts.report("validate (fresh θ)", roll)
 
 
 def _g(value) -> str:

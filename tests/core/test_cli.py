@@ -59,7 +59,7 @@ def test_stage_error_exit_code(cli):
 
 def test_inspect_missing_path(cli):
     result = cli("inspect", "does/not/exist")
-    assert result.exit_code == 1 and "no such file" in result.output
+    assert result.exit_code == 2 and "no such file" in result.output  # bad input exits 2 (README)
 
 
 def test_debug_variable_shows_traceback():

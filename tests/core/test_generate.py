@@ -63,7 +63,7 @@ def test_replay_equals_the_stored_sample(tmp_path, index):
 
 
 def test_chunks_are_sorted_by_the_operator_batch_key(tmp_path):
-    path = _generate(tmp_path / "r", "generate.batch_size=2")
+    path = _generate(tmp_path / "r", "generate.batch_size=2", "generate.chunk_size=8")  # one chunk
     with Dataset(path) as ds:
         forcing = ds.read("theta/values")[:, 2]
         batch = ds.read("samples/batch")
@@ -74,8 +74,8 @@ def test_chunks_are_sorted_by_the_operator_batch_key(tmp_path):
 
 
 def test_stored_data_do_not_depend_on_batch_size(tmp_path):
-    a = _all_arrays(_generate(tmp_path / "a", "generate.batch_size=8"))
-    b = _all_arrays(_generate(tmp_path / "b", "generate.batch_size=3"))
+    a = _all_arrays(_generate(tmp_path / "a", "generate.batch_size=8", "generate.chunk_size=8"))
+    b = _all_arrays(_generate(tmp_path / "b", "generate.batch_size=3", "generate.chunk_size=8"))
     assert not np.array_equal(a.pop("samples/batch"), b.pop("samples/batch"))  # only the batch record differs
     _assert_same(a, b)
 
@@ -142,7 +142,9 @@ def test_two_ranks_under_torchrun_write_shards_that_read_as_one_dataset(tmp_path
     ]
     subprocess.run(cmd, check=True, env=os.environ.copy(), timeout=300)
     manifest = json.loads((run_dir / "dataset" / "manifest.json").read_text())
-    assert manifest["shards"] == ["shard-000.h5", "shard-001.h5"]
+    assert manifest["shards"] == [  # the parts are the dataset: nothing merged or copied
+        f"parts/rank{r}/part-{a:09d}-{b:09d}.h5" for r, a, b in [(0, 0, 1), (0, 2, 3), (1, 4, 5), (1, 6, 7)]
+    ]
     _assert_same(reference, _all_arrays(run_dir / "dataset"))
 
 
@@ -190,3 +192,45 @@ def test_a_systematic_failure_stops_the_run_and_keeps_finished_batches(tmp_path,
         Runner(config).run()
     parts = list((tmp_path / "r" / "dataset" / "parts" / "rank0").glob("part-*.h5"))
     assert [p.name for p in parts] == ["part-000000000-000000003.h5"]  # kept for the resumed run
+
+
+def test_a_disk_too_small_is_refused_before_anything_is_written(tmp_path, monkeypatch):
+    import shutil
+    from collections import namedtuple
+
+    from spinlock_core.errors import ConfigError
+
+    usage = namedtuple("usage", "total used free")
+    monkeypatch.setattr("spinlock_core.disk.shutil.disk_usage", lambda p: usage(10**6, 10**6 - 5000, 5000))
+    with pytest.raises(ConfigError) as err:
+        _generate(tmp_path / "r")
+    text = str(err.value)
+    for key in ("generate.n_samples", "generate.store_trajectories", "generate.trajectory_stride", "run.dir"):
+        assert key in text, key
+    assert "nothing was written" in text and "5.0 kB" in text
+    assert not (tmp_path / "r" / "dataset").exists()
+    assert shutil.disk_usage is not None  # the monkeypatch did not leak into the module itself
+
+
+def test_the_disk_estimate_of_a_production_cno_config_is_its_uncompressed_size(monkeypatch, tmp_path):
+    """Known answer: 64², 256 states, 5 realizations, 3 channels, float16 = 31,457,280 bytes of
+    trajectories per operator, 31.5 GB per 1,000, about 3.15 TB for the prototype's 100k."""
+    from collections import namedtuple
+
+    from spinlock_core.disk import check_free_space, dataset_size
+    from spinlock_core.errors import ConfigError
+    from spinlock_core.stages.build import GenerationSetup
+
+    config = compose(["scale=production", "generate.n_samples=100000", "features=[]"])
+    size = dataset_size(GenerationSetup.from_config(config, "cpu"))
+    assert size.trajectories == 5 * 256 * 3 * 64 * 64 * 2
+    assert size.ic == 3 * 64 * 64 * 4
+    assert size.total(100_000) / 1e12 == pytest.approx(3.15, abs=0.01)
+    usage = namedtuple("usage", "total used free")
+    monkeypatch.setattr("spinlock_core.disk.shutil.disk_usage", lambda p: usage(2 * 10**12, 10**12, 10**12))
+    with pytest.raises(ConfigError, match=r"needs about 3\.3 TB and only 1\.0 TB") as err:
+        check_free_space(tmp_path, size, 100_000, 100_000)
+    fits = int(10**12 / 1.05 // size.per_sample)
+    assert f"at most about {fits}" in str(err.value)
+    line = check_free_space(tmp_path, size, 1_000, 100_000)
+    assert "31.5 GB per 1,000" in line

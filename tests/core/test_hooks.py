@@ -69,7 +69,7 @@ def test_hook_describe_artefact_first_result_wins(cli, tmp_path):
 def test_hook_describe_artefact_unknown_file_is_an_error(cli, tmp_path):
     (tmp_path / "thing.bin").write_text("x")
     result = cli("inspect", str(tmp_path / "thing.bin"))
-    assert result.exit_code == 1 and "not an artefact" in result.output
+    assert result.exit_code == 2 and "not an artefact" in result.output  # bad input exits 2
 
 
 def test_hook_register_report_sections_adds_a_plugin_section(cli, tmp_path):

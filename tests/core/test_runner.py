@@ -46,7 +46,7 @@ def test_downstream_of_a_changed_stage_is_stale_too():
     assert runner.plan() == [("t_make", "rerun"), ("t_use", "rerun")]
     runner.run()
     assert (runner.run_dir / "used.txt").read_text() == "10"
-    replaced = list((runner.run_dir / ".spinlock" / "replaced").glob("t_make-*/made.txt"))
+    replaced = list((runner.run_dir / ".spinlock" / "replaced").glob("*/made.txt"))
     assert replaced and replaced[0].read_text() == "1"  # the old artefact was kept, not lost
 
 

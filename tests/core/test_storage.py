@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from spinlock_core.errors import DatasetError
-from spinlock_core.storage import Dataset, completed_indices, merge_parts, write_manifest, write_part
+from spinlock_core.storage import Dataset, completed_indices, write_manifest, write_part
 
 
 def _arrays(indices):
@@ -13,19 +13,19 @@ def _arrays(indices):
     }
 
 
-def test_parts_merge_into_shards_and_read_back_by_global_index(tmp_path):
+def test_parts_are_the_dataset_and_read_back_by_global_index(tmp_path):
+    files = []
     for r, block in enumerate((np.arange(0, 3), np.arange(3, 7))):
         parts = tmp_path / "parts" / f"rank{r}"
         for chunk in np.array_split(block, 2):
-            write_part(parts, chunk, _arrays(chunk))
+            files.append(write_part(parts, chunk, _arrays(chunk)))
         assert completed_indices(parts) == set(block.tolist())
-        merge_parts(parts, tmp_path / f"shard-{r:03d}.h5", {"schema_version": "1.0"})
-        assert not list(parts.glob("*.h5"))
-    write_manifest(tmp_path, [tmp_path / "shard-000.h5", tmp_path / "shard-001.h5"], 7, {})
+    write_manifest(tmp_path, files, 7, {})
     with Dataset(tmp_path) as ds:
         assert len(ds) == 7
         ic = ds.read("ic")
         assert ic.shape == (7, 1, 2, 2)
+        assert np.array_equal(ic[:, 0, 0, 0], [0, 4, 2, 3, 7, 5, 9])  # 4 i + the part's first index
         assert np.array_equal(ds.read("ic", [5, 1]), ic[[5, 1]])
         assert ds.read("samples/reason")[0] in (b"x", "x")
 
@@ -43,7 +43,6 @@ def test_incomplete_dataset_has_a_clear_error(tmp_path):
 
 
 def test_unknown_array_lists_available(tmp_path):
-    write_part(tmp_path / "p", np.arange(0, 2), _arrays(np.arange(0, 2)))
-    merge_parts(tmp_path / "p", tmp_path / "shard-000.h5", {})
-    with Dataset(tmp_path / "shard-000.h5") as ds, pytest.raises(DatasetError, match="it has: .*ic"):
+    part = write_part(tmp_path / "p", np.arange(0, 2), _arrays(np.arange(0, 2)))
+    with Dataset(part) as ds, pytest.raises(DatasetError, match="it has: .*ic"):
         ds.read("trajectories")

@@ -11,6 +11,7 @@ from typing import Literal
 
 import attrs
 
+from spinlock_core.config import checks
 from spinlock_core.errors import ConfigError
 
 __all__ = ["ORIENTATIONS", "NavierStokesConfig", "FluidsConfig", "substeps_per_state"]
@@ -102,7 +103,10 @@ class NavierStokesConfig:
     vector is ``n * (1, 1)`` (diagonal), ``n * (1, -1)``, ``n * (1, 0)`` (x) or ``n * (0, 1)`` (y)."""
     dt: float = attrs.field(default=1e-3, validator=_positive("navier_stokes"))
     """Solver time step (the FNO paper's generator uses 1e-4 at 256²; see docs/domain-fluids.md)."""
-    solver_grid: int | None = attrs.field(default=None, validator=_positive("navier_stokes"))
+    solver_grid: int | None = attrs.field(
+        default=None,
+        validator=[_positive("navier_stokes"), checks.at_most(checks.MAX_GRID, "grid points per side")],
+    )
     """Points per side the solver runs on; a multiple of the stored grid (``null``: the stored grid).
     States are stored by taking every k-th point, as the paper subsamples 256² to 64²."""
     time_per_state: float = attrs.field(default=1.0, validator=_positive("navier_stokes"))
@@ -133,7 +137,9 @@ class FluidsConfig:
     """Inverse length scale τ (paper: 7)."""
     ic_sigma: float | None = attrs.field(default=None, validator=_positive("fluids"))
     """Amplitude σ (``null``: the paper's ``τ^(α - 1)``, i.e. ``τ^(½(2α - d))`` with d = 2)."""
-    ic_grid: int = attrs.field(default=256, validator=_positive("fluids"))
+    ic_grid: int = attrs.field(
+        default=256, validator=[_positive("fluids"), checks.at_most(checks.MAX_GRID, "grid points per side")]
+    )
     """Grid the field is drawn on, then subsampled to the stored grid (paper: 256); a multiple of it."""
 
     @property

@@ -14,7 +14,6 @@ runs on ``solver_grid`` points per side and the stored states take every k-th po
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -22,6 +21,7 @@ import numpy as np
 from spinlock_core.errors import ConfigError
 from spinlock_core.interfaces import Grid, Operator, Stepper
 from spinlock_core.params import CategoricalParam, ContinuousParam, IntegerParam, ParameterSpace
+from spinlock_core.threads import one_thread_if_small
 
 from .config import ORIENTATIONS, NavierStokesConfig, substeps_per_state
 from .solver import TorusSolver
@@ -37,22 +37,11 @@ PARAMETERS = ("nu", "amplitude", "forcing_wavenumber", "forcing_orientation")
 SMALL_CPU_WORK = 1 << 20
 
 
-@contextmanager
 def _one_thread_if_small(device, points: int):
     """Tiny FFTs and pointwise ops run far faster on one thread: intra-op threading costs more
     than it saves, and on a busy machine each barrier waits for a descheduled thread (measured
     here: 20x slower generation at 32² on two shared cores). Values do not depend on it."""
-    import torch
-
-    if device.type != "cpu" or points > SMALL_CPU_WORK:
-        yield
-        return
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
+    return one_thread_if_small(device, points, small=SMALL_CPU_WORK + 1)
 
 
 def wave_vectors(wavenumber, orientation, orientations: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:

@@ -8,7 +8,7 @@ computes in float64; the IC types cast the result at the end. Lengths are in dom
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import attrs
@@ -145,6 +145,12 @@ class ICType(ICGenerator):
     config_class: ClassVar[type]
     #: Whether the type reads θ (e.g. The Well's Fourier IC perturbs a θ-dependent state).
     uses_theta: ClassVar[bool] = False
+    #: Whether the type splits into :meth:`draw` (one sample's random parameters, small, from
+    #: its generator) and :meth:`render` (the fields of a whole batch at once, on the device).
+    #: Then a batch costs one set of tensor ops, and when the library draws on the host no
+    #: host sync per sample; ``render`` must treat every sample alone (no batch-wide sums or
+    #: batch-dependent shapes), so a sample's field is bitwise the same in any batch.
+    batched: ClassVar[bool] = False
 
     def __init__(self, config: Any = None):
         if config is None:
@@ -157,10 +163,22 @@ class ICType(ICGenerator):
         """One initial condition ``[C, H, W]`` in ``dtype`` on ``device``."""
         if channels < 1:
             raise ConfigError(f"IC {self.name!r}: channels must be >= 1, got {channels}")
-        out = self._sample(generator, int(channels), grid, theta)
+        if self.batched:
+            params = self.draw(generator, int(channels), grid, theta)
+            out = self.render([params], int(channels), grid, device)[0]
+        else:
+            out = self._sample(generator, int(channels), grid, theta)
         return out.to(device=device, dtype=dtype)
 
     def _sample(self, gen, channels: int, grid: Grid, theta) -> torch.Tensor:
+        raise NotImplementedError
+
+    def draw(self, gen, channels: int, grid: Grid, theta) -> Any:
+        """One sample's random parameters, drawn from ``gen`` only (batched types)."""
+        raise NotImplementedError
+
+    def render(self, params: Sequence[Any], channels: int, grid: Grid, device) -> torch.Tensor:
+        """The fields ``[B, C, H, W]`` (float64, on ``device``) of ``B`` samples' :meth:`draw`."""
         raise NotImplementedError
 
 

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import math
+
 import attrs
 
+from spinlock_core.config import checks
 from spinlock_core.errors import ConfigError
 
 __all__ = ["CNOConfig", "ACTIVATION_NAMES", "NORMALIZATIONS", "NOISE_TYPES", "UPDATE_POLICIES", "PADDINGS"]
@@ -32,9 +35,21 @@ def _one_of(name, valid):
     return check
 
 
-def _range(instance, attribute, value):
-    if len(value) != 2 or value[0] > value[1]:
-        raise ConfigError(f"cno.{attribute.name}: need [low, high] with low <= high, got {list(value)}")
+def _weights(choices: str):
+    def check(instance, attribute, value):
+        if any(not math.isfinite(w) or w < 0 for w in value) or not sum(value) > 0:
+            raise checks.FieldError(
+                attribute.name,
+                f"must be finite weights >= 0 with a positive sum (one per {choices}), got {list(value)}",
+            )
+        if len(value) != len(getattr(instance, choices)):
+            raise checks.FieldError(
+                attribute.name,
+                f"gives {len(value)} weights for {len(getattr(instance, choices))} {choices} "
+                f"{list(getattr(instance, choices))}; give one weight per entry",
+            )
+
+    return check
 
 
 def _odd_kernels(instance, attribute, value):
@@ -51,9 +66,11 @@ class CNOConfig:
     """Ranges and choices of the θ dimensions of the ``cno`` family (YAML-friendly types)."""
 
     #: Number of hidden blocks ``L`` (integer range, both ends included); ``L > 3`` gives residual blocks.
-    num_layers: tuple[int, int] = attrs.field(default=(2, 5), converter=_tuple(int), validator=_range)
+    num_layers: tuple[int, int] = attrs.field(default=(2, 5), converter=_tuple(int), validator=checks.span(1))
     #: Base width ``b``; hidden widths are ``b, 2b, 4b, 4b, ...``.
-    base_channels: tuple[int, int] = attrs.field(default=(16, 64), converter=_tuple(int), validator=_range)
+    base_channels: tuple[int, int] = attrs.field(
+        default=(16, 64), converter=_tuple(int), validator=checks.span(1)
+    )
     #: Kernel sizes to choose from (odd, equally likely).
     kernel_sizes: tuple[int, ...] = attrs.field(
         default=(3, 5, 7), converter=_tuple(int), validator=_odd_kernels
@@ -72,32 +89,40 @@ class CNOConfig:
     )
     #: Noise standard deviation σ, log-uniform.
     noise_scale: tuple[float, float] = attrs.field(
-        default=(1e-5, 1.0), converter=_tuple(float), validator=_range
+        default=(1e-5, 1.0), converter=_tuple(float), validator=checks.span(0, strict=True)
     )
     #: Correlation length of the noise in domain units (std of a Gaussian smoothing kernel); 0 = white.
     spatial_correlation: tuple[float, float] = attrs.field(
-        default=(0.0, 0.3), converter=_tuple(float), validator=_range
+        default=(0.0, 0.3), converter=_tuple(float), validator=checks.span(0)
     )
     #: Update policies: ``X + dt·O(X)`` or ``αX + (1-α)·O(X)``.
     update_policies: tuple[str, ...] = attrs.field(
         default=UPDATE_POLICIES, converter=_tuple(str), validator=_subset_of(UPDATE_POLICIES)
     )
     #: Probabilities of ``update_policies`` (normalised).
-    update_policy_weights: tuple[float, ...] = attrs.field(default=(0.75, 0.25), converter=_tuple(float))
+    update_policy_weights: tuple[float, ...] = attrs.field(
+        default=(0.75, 0.25), converter=_tuple(float), validator=_weights("update_policies")
+    )
     #: Residual time step, log-uniform; a decade either side of the prototype's fixed 0.01.
-    dt: tuple[float, float] = attrs.field(default=(1e-3, 1e-1), converter=_tuple(float), validator=_range)
+    dt: tuple[float, float] = attrs.field(
+        default=(1e-3, 1e-1), converter=_tuple(float), validator=checks.span(0, strict=True)
+    )
     #: Convex retention α (used by the convex policy only).
-    alpha: tuple[float, float] = attrs.field(default=(0.3, 0.9), converter=_tuple(float), validator=_range)
+    alpha: tuple[float, float] = attrs.field(
+        default=(0.3, 0.9), converter=_tuple(float), validator=checks.span(0, maximum=1)
+    )
     #: Padding of every conv: periodic (``circular``) or ``zero``.
     paddings: tuple[str, ...] = attrs.field(
         default=PADDINGS, converter=_tuple(str), validator=_subset_of(PADDINGS)
     )
     #: Probabilities of ``paddings`` (normalised); periodic by default, matching periodic ICs.
-    padding_weights: tuple[float, ...] = attrs.field(default=(0.75, 0.25), converter=_tuple(float))
+    padding_weights: tuple[float, ...] = attrs.field(
+        default=(0.75, 0.25), converter=_tuple(float), validator=_weights("paddings")
+    )
     #: Channel groups per conv for ``group`` normalization (contiguous, nearly equal sizes).
     group_norm_groups: int = attrs.field(default=8, converter=int, validator=attrs.validators.ge(1))
     #: Epsilon of the normalizations.
-    norm_eps: float = attrs.field(default=1e-5, converter=float)
+    norm_eps: float = attrs.field(default=1e-5, converter=float, validator=checks.above(0))
     #: Performance only: samples are grouped by ``(num_layers, kernel_size, bucket)`` with ``b``
     #: padded up to a multiple of this (exactly-zero channels; each sample's math is unchanged).
     channel_bucket: int = attrs.field(default=16, converter=int, validator=attrs.validators.ge(1))

@@ -422,6 +422,13 @@ class ICLibrary:
         """The index (into :attr:`names`) of this sample's IC type."""
         return weighted_choice(generator, self.weights)
 
+    @property
+    def draws_on_host(self) -> bool:
+        """Whether every type this library can draw (weight > 0) is batched: then each sample's
+        random parameters come from a CPU generator and the batch is rendered on the device
+        at once, with no host sync per sample (the Gray-Scott mix)."""
+        return all(t.batched for t, w in zip(self.types, self.weights, strict=True) if w > 0)
+
     def sample(
         self, generator: torch.Generator, channels: int, grid: Grid, device, dtype, theta=None
     ) -> tuple[int, torch.Tensor]:
@@ -429,15 +436,59 @@ class ICLibrary:
 
         ``theta`` (this sample's decoded θ as ``{name: float}``) is passed to types that use it.
         """
-        i = self.draw(generator)
-        field = self.types[i].sample(generator, channels, grid, device, dtype, theta=theta)
-        low, high = self.amplitude
-        if self.names[i] in UNIT_STD_TYPES and high > low:
-            import torch
+        types, fields = self.sample_many([generator], channels, grid, device, dtype, [theta])
+        return int(types[0]), fields[0]
 
-            u = torch.rand((), generator=generator, device=device, dtype=torch.float64).item()
-            field = field * math.exp(math.log(low) + u * (math.log(high) - math.log(low)))
-        return i, field
+    def sample_many(
+        self,
+        generators: Sequence[torch.Generator],
+        channels: int,
+        grid: Grid,
+        device,
+        dtype,
+        thetas: Sequence[Mapping[str, float] | None] | None = None,
+    ) -> tuple[np.ndarray, torch.Tensor]:
+        """``(type_index int64 [B], fields [B, C, H, W])``, sample ``b`` from ``generators[b]`` alone.
+
+        Each generator gives the type, then the type's draws, then the amplitude, as
+        :meth:`sample` does; batched types draw per sample and render all their samples
+        together, the others draw and compute one sample at a time.
+        """
+        import torch
+
+        n = len(generators)
+        thetas = list(thetas) if thetas is not None else [None] * n
+        out = torch.empty((n, channels, *grid.shape), device=device, dtype=dtype)
+        kinds = np.zeros(n, dtype=np.int64)
+        pending: dict[int, list[tuple[int, Any]]] = {}
+        factors: dict[int, float] = {}
+        for b, gen in enumerate(generators):
+            i = kinds[b] = self.draw(gen)
+            ic = self.types[i]
+            if ic.batched:
+                pending.setdefault(i, []).append((b, ic.draw(gen, channels, grid, thetas[b])))
+            else:
+                out[b] = ic.sample(gen, channels, grid, device, dtype, theta=thetas[b])
+            factor = self._amplitude(gen, i)
+            if factor is not None:
+                factors[b] = factor
+        for i, items in pending.items():
+            rows = [b for b, _ in items]
+            fields = self.types[i].render([p for _, p in items], channels, grid, device)
+            out[rows] = fields.to(device=device, dtype=dtype)
+        for b, factor in factors.items():
+            out[b] = out[b] * factor
+        return kinds, out
+
+    def _amplitude(self, generator: torch.Generator, i: int) -> float | None:
+        """The amplitude factor of a unit-std sample of type ``i`` (drawn last), else None."""
+        low, high = self.amplitude
+        if self.names[i] not in UNIT_STD_TYPES or not high > low:
+            return None
+        import torch
+
+        u = torch.rand((), generator=generator, device=generator.device, dtype=torch.float64).item()
+        return math.exp(math.log(low) + u * (math.log(high) - math.log(low)))
 
 
 def sample_batch(
@@ -452,20 +503,21 @@ def sample_batch(
 ) -> tuple[np.ndarray, torch.Tensor]:
     """ICs of a batch: ``(type_index int64 [B], u0 [B, C, H, W])``.
 
-    Sample ``i`` uses ``generator_for(seed, i, "ic", device)``, so its IC does not depend on
-    the batch. ``theta`` holds decoded values ``[B]`` per parameter (optional).
+    Sample ``i`` uses ``generator_for(seed, i, "ic", where)``, so its IC does not depend on the
+    batch; ``where`` is the CPU when :attr:`ICLibrary.draws_on_host` (only batched types: their
+    few random numbers are drawn on the host and the batch is rendered on ``device`` in one go),
+    else ``device``. ``theta`` holds decoded values ``[B]`` per parameter (optional).
     """
     import torch
 
     from spinlock_core.seeding import generator_for
 
-    types, fields = [], []
-    for b, i in enumerate(sample_indices):
-        gen = generator_for(seed, int(i), "ic", device)
-        th = None if theta is None else {n: np.asarray(v).reshape(-1)[b].item() for n, v in theta.items()}
-        t, u = library.sample(gen, channels, grid, device, dtype, theta=th)
-        types.append(t)
-        fields.append(u)
-    if not fields:
+    if len(sample_indices) == 0:
         return np.zeros(0, np.int64), torch.zeros((0, channels, *grid.shape), device=device, dtype=dtype)
-    return np.asarray(types, dtype=np.int64), torch.stack(fields)
+    where = "cpu" if library.draws_on_host else device
+    gens = [generator_for(seed, int(i), "ic", where) for i in sample_indices]
+    thetas = [
+        None if theta is None else {n: np.asarray(v).reshape(-1)[b].item() for n, v in theta.items()}
+        for b in range(len(sample_indices))
+    ]
+    return library.sample_many(gens, channels, grid, device, dtype, thetas)

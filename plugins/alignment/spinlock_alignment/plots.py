@@ -92,7 +92,10 @@ def _heatmap(ax, fig, matrix, rows, cols, title, vmax=None):
 
 
 def category_correspondence(comparison, path: Path) -> Path:
-    a, b = comparison.a.view.categories, comparison.b.view.categories
+    from .report import category_label
+
+    a = [category_label(comparison.a.view, i) for i in range(len(comparison.a.view.categories))]
+    b = [category_label(comparison.b.view, j) for j in range(len(comparison.b.view.categories))]
     titles = {
         "token NMI": "level-0 token NMI on the probes\n(grey: category reads no fed column)",
         "prototype matches": "share of A's L0 codes matched\ninto each B category",

@@ -11,7 +11,16 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["to_json", "write_report", "headline", "ALIGNMENT_P"]
+__all__ = [
+    "to_json",
+    "write_report",
+    "headline",
+    "notes",
+    "category_label",
+    "ALIGNMENT_P",
+    "BETTER",
+    "Z_MEANING",
+]
 
 #: Significance level used in the headline and the figures' colours.
 ALIGNMENT_P = 0.05
@@ -56,6 +65,57 @@ def _matrix(m: np.ndarray) -> list[list[float | None]]:
 KEY_SCORES = ("prototype distance L0", "token MI (L0)", "CKA")
 
 
+#: Direction of a better score, in the words of the report and the console.
+BETTER = {"greater": "higher", "less": "lower", "two-sided": "descriptive"}
+#: What the signed z means, said once beside every table of scores.
+Z_MEANING = (
+    "z: the score's distance from its null in null standard deviations, signed so that positive is "
+    "better than chance whichever way the score runs (for a lower-is-better distance, z > 0 means "
+    "below the null); p: permutation p-value; 'descriptive' scores have no better direction."
+)
+#: What a score below its null says, per measure (the first matching prefix).
+_BELOW = {
+    "prototype distance": "A's and B's codes sit further apart than after shuffling B's columns",
+    "cross-encoding": "A reconstructs B's probes worse than probes with their columns shuffled",
+    "token MI": "A's and B's tokens share less information than with shuffled columns",
+    "CKA": "the two representations of the probes are less alike than with shuffled columns",
+    "RSA": "the two tokenizers rank probe distances less alike than with shuffled columns",
+}
+
+
+def category_label(view, i: int, k: int = 2) -> str:
+    """``cat05_summary (energy, max)``: a category's name with its first ``k`` columns (family
+    prefix dropped), and how many more it has."""
+    columns = [c.split("/", 1)[-1] for c in view.category_columns(i)]
+    more = f", +{len(columns) - k}" if len(columns) > k else ""
+    return f"{view.categories[i]} ({', '.join(columns[:k])}{more})" if columns else view.categories[i]
+
+
+def notes(comparison) -> list[str]:
+    """Plain-language lines for the console and the report: imputed columns, and every directed
+    score below its null, with what it says."""
+    cols = comparison.columns
+    reads = len(cols.fed) + len(cols.absent)
+    lines = [
+        f"{len(cols.absent)} of the {reads} columns A reads are not in B's table and were imputed "
+        f"(held at A's imputation value) when A encoded B's probes"
+        + ("; cross-encoding scores rest on the other columns only." if cols.absent else ".")
+    ]
+    for s in comparison.scores:
+        if s.alternative == "two-sided" or s.z is None or not math.isfinite(s.z) or s.z >= 0:
+            continue
+        what = next((v for k, v in _BELOW.items() if s.name.startswith(k)), "it is worse than chance")
+        near_one = (
+            " (p ≈ 1: not one null draw did worse)" if s.p_value is not None and s.p_value > 0.95 else ""
+        )
+        lines.append(
+            f"{s.name} is below its null (z = {s.z:.2f}, p = {s.p_value:.2g}){near_one}: {what}. "
+            "That is no evidence of alignment; a score far below chance usually means the two tokenizers "
+            "organise the shared features differently, or read different feature definitions."
+        )
+    return lines
+
+
 def headline(comparison) -> str:
     """One score per measure family and a verdict: all three at p < 0.01 is "aligned", none at
     p < ALIGNMENT_P is "no alignment beyond chance", anything else "mixed"."""
@@ -67,7 +127,13 @@ def headline(comparison) -> str:
     elif not any(p < ALIGNMENT_P for p in ps):
         verdict = "no alignment beyond chance"
     else:
-        verdict = f"mixed: {sum(p < ALIGNMENT_P for p in ps)} of 3 measure families beat chance at p < {ALIGNMENT_P}"
+        failing = ", ".join(s.name for s in key if s.p_value >= ALIGNMENT_P)
+        verdict = (
+            f"mixed: {sum(p < ALIGNMENT_P for p in ps)} of 3 measure families beat chance at p < {ALIGNMENT_P} "
+            f"(not {failing}). Next: run the same comparison on a same-domain pair (two seeds of one "
+            "domain) as a control for what the feature definitions alone give, and raise --permutations "
+            "where p sits near the threshold"
+        )
     n = len(comparison.warnings)
     warned = f" ({n} warning{'s' if n > 1 else ''} in the report.)" if n else ""
     return (
@@ -127,6 +193,11 @@ def to_json(comparison, config, files: list[Path]) -> dict[str, Any]:
             **{k: _matrix(m) for k, m in comparison.correspondence.items()},
         },
         "warnings": comparison.warnings,
+        "notes": notes(comparison),
+        "category_labels": {
+            "A": [category_label(comparison.a.view, i) for i in range(len(comparison.a.view.categories))],
+            "B": [category_label(comparison.b.view, j) for j in range(len(comparison.b.view.categories))],
+        },
         "files": [p.name for p in files],
     }
 
@@ -173,12 +244,13 @@ def _markdown(data: dict[str, Any], comparison) -> str:
         "| measure | value | null mean ± std | z | p | better |",
         "|---|---:|---:|---:|---:|---|",
     ]
-    better = {"greater": "higher", "less": "lower", "two-sided": "descriptive"}
+    better = BETTER
     for s in data["scores"]:
         lines.append(
             f"| {s['name']} | {_fmt(s['value'])} {s['unit']} | {_fmt(s['null_mean'])} ± {_fmt(s['null_std'], 2)} "
             f"| {_fmt(s['z'])} | {_fmt(s['p_value'], 2)} | {better[s['alternative']]} |"
         )
+    lines += [""] + [f"- {n}" for n in data["notes"]]
     centred = [p["centred"] for p in data["prototype_matching"] if p.get("centred")]
     if centred:
         lines += [
@@ -207,7 +279,8 @@ def _markdown(data: dict[str, Any], comparison) -> str:
                 continue
             j = int(np.nanargmax(row))
             if row[j] > 0:
-                lines.append(f"- `{name}` → `{comparison.b.view.categories[j]}` (NMI {row[j]:.2f})")
+                lab_a, lab_b = data["category_labels"]["A"][i], data["category_labels"]["B"][j]
+                lines.append(f"- `{lab_a}` → `{lab_b}` (NMI {row[j]:.2f})")
             else:
                 silent.append(f"`{name}`")
         if silent:

@@ -24,7 +24,9 @@ import attrs
 import numpy as np
 import yaml
 
-from spinlock_core.errors import DatasetError
+from spinlock_core.artefacts import ArtefactError, read_json, reading
+from spinlock_core.errors import CheckpointError, DatasetError
+from spinlock_core.stages.features import open_features
 from spinlock_core.stages.tokenizer import feature_table
 
 from .stats import RobustScale
@@ -70,13 +72,27 @@ def load_run(path: Path, side: str) -> Run:
     features = path / "features" / "features.h5"
     if not features.is_file():
         raise DatasetError(f"no feature tables in {path} (looked for {features}); run the features stage")
-    table, columns = feature_table(features)
+    open_features(features).close()  # a clear error for a file that is not a feature table
+    with reading(features, "a spinlock feature table file (features.h5)"):
+        table, columns = feature_table(features)
     domain = "?"
     config = path / "config.yaml"
     if config.is_file():
-        domain = ((yaml.safe_load(config.read_text()) or {}).get("domain") or {}).get("name", "?")
+        with reading(config, "a run's config.yaml (a YAML mapping)"):
+            domain = ((yaml.safe_load(config.read_text()) or {}).get("domain") or {}).get("name", "?")
     label = f"{side} ({path.resolve().name}, {domain})"
-    return Run(label, path, domain, load_view(path), np.asarray(table, dtype=np.float64), list(columns))
+    model = path / "tokenizer" / "model.pt"
+    kind = "a tokenizer checkpoint (tokenizer/model.pt)"
+    if model.with_suffix(".json").is_file():
+        read_json(model.with_suffix(".json"), "a checkpoint's metadata sidecar", ("schema", "kind", "name"))
+    try:
+        with reading(model, kind):
+            view = load_view(path)
+    except CheckpointError as exc:
+        if not model.is_file():
+            raise
+        raise ArtefactError(f"expected {kind}: {exc}") from None
+    return Run(label, path, domain, view, np.asarray(table, dtype=np.float64), list(columns))
 
 
 @attrs.frozen

@@ -36,6 +36,10 @@ def test_compare_codebooks_writes_the_report(same_domain, tmp_path):
     result = CliRunner().invoke(build_app(), args)
     assert result.exit_code == 0, result.output
     assert "prototype distance L0" in result.output and "Verdict" in result.output
+    output = " ".join(result.output.split())
+    assert "signed so that positive is better than chance" in output  # the signed z explained
+    assert "descriptive" in output and "either" not in output  # the Markdown's word
+    assert "columns A reads are not in B's table and were imputed" in output
     report = json.loads((out / "report.json").read_text())
     assert report["A"]["domain"] == "toy_a" and report["config"]["space"] == "pooled"
     assert report["columns"]["shared_by_family"] == {"summary": 12, "temporal": 0} and report["probes"] == 64
@@ -48,3 +52,48 @@ def test_compare_codebooks_writes_the_report(same_domain, tmp_path):
     markdown = (out / "report.md").read_text()
     assert "| token MI (L0) |" in markdown and "12 shared columns (summary: 12, temporal: 0)" in markdown
     assert all(f"![{name}]({name})" in markdown for name in pngs)
+    # categories named by their columns, imputed columns counted
+    assert report["category_labels"]["A"][0].startswith(report["correspondence"]["rows_A"][0] + " (")
+    assert report["notes"][0] in markdown
+
+
+def test_scores_below_null_are_commented_and_mixed_says_what_next():
+    from types import SimpleNamespace
+
+    from spinlock_alignment.report import headline, notes
+    from spinlock_core.interfaces import Score
+
+    def score(name, value, draws, alternative="greater"):
+        return Score(name=name, value=value, null_draws=draws, alternative=alternative)
+
+    scores = [
+        score("prototype distance L0", 0.1, [1.0, 1.1, 0.9, 1.05] * 10, "less"),
+        score("token MI (L0)", 0.5, [0.1, 0.2, 0.15, 0.12] * 10),
+        score("CKA", 0.01, [0.5, 0.6, 0.55, 0.52] * 10),
+    ]
+    comparison = SimpleNamespace(
+        scores=scores,
+        score=lambda name: next(s for s in scores if s.name == name),
+        columns=SimpleNamespace(fed=["a"] * 89, absent=["b"] * 179, shared=["s"] * 12),
+        a=SimpleNamespace(label="A"),
+        b=SimpleNamespace(label="B"),
+        warnings=["a warning"],
+    )
+    lines = notes(comparison)
+    assert lines[0].startswith("179 of the 268 columns A reads are not in B's table and were imputed")
+    assert len(lines) == 2 and lines[1].startswith("CKA is below its null (z = ")
+    assert "(p ≈ 1: not one null draw did worse)" in lines[1]
+    text = headline(comparison)
+    assert (
+        "mixed: 2 of 3" in text and "(not CKA). Next: run the same comparison on a same-domain pair" in text
+    )
+
+
+def test_default_folder_is_unique_when_both_runs_are_called_default(tmp_path):
+    from spinlock_core.cli.compare_cmd import default_folder
+
+    a, b = tmp_path / "fluids" / "default", tmp_path / "reaction_diffusion" / "default"
+    assert (
+        default_folder(a, b, "codebook_alignment").name == "codebook_alignment-vs-reaction_diffusion-default"
+    )
+    assert default_folder(a, tmp_path / "x" / "other", "c").name == "c-vs-other"

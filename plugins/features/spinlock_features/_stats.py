@@ -24,10 +24,33 @@ __all__ = [
     "ols_slope",
     "first_crossing",
     "REL_EPS",
+    "finite_samples",
+    "nan_rows",
 ]
 
 #: Relative size below which a spread counts as zero (float32 resolution of the field's scale).
 REL_EPS = 1e-6
+
+
+def finite_samples(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """``x [B, ...]`` -> (``x`` with every sample holding a non-finite value set to 0, ``bad [B]``).
+
+    A diverged sample (NaN or inf anywhere, e.g. its states after ``diverged_step``) would
+    otherwise reach reductions that raise (``eigvalsh``) or loop on garbage; the families
+    compute on the zeroed copy and return NaN rows for it (:func:`nan_rows`). The other
+    samples' values are untouched, so their features are bitwise those of a batch without it.
+    """
+    bad = ~torch.isfinite(x.reshape(x.shape[0], -1)).all(-1)
+    if bool(bad.any()):
+        x = torch.where(
+            bad.view(-1, *([1] * (x.ndim - 1))), torch.zeros((), dtype=x.dtype, device=x.device), x
+        )
+    return x, bad
+
+
+def nan_rows(out: torch.Tensor, bad: torch.Tensor) -> torch.Tensor:
+    """``out [B, ...]`` with the rows of the samples flagged in ``bad [B]`` set to NaN."""
+    return out.masked_fill(bad.view(-1, *([1] * (out.ndim - 1))), math.nan)
 
 
 def moments(x: torch.Tensor) -> tuple[torch.Tensor, ...]:
@@ -150,6 +173,9 @@ def cross_channel_stats(x: torch.Tensor, mi_bins: int) -> torch.Tensor:
     flat = x.reshape(n, c, -1)
     nan = torch.full((n,), math.nan, device=x.device, dtype=x.dtype)
     corr, ok = channel_correlation(flat)
+    finite = torch.isfinite(corr).all(-1).all(-1)  # a non-finite field: eigvalsh would raise
+    ok = ok & finite
+    corr = torch.where(finite.view(-1, 1, 1), corr, torch.eye(c, device=x.device, dtype=x.dtype))
     top = torch.linalg.eigvalsh(corr)[:, -1] / c
     pr = c / corr.square().sum((1, 2))  # (sum l)^2 / sum l^2 = C^2 / ||R||_F^2, divided by C
     if c > 1:

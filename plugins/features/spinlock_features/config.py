@@ -3,8 +3,11 @@ validating plugins never imports torch. Each family module re-uses its class fro
 
 from __future__ import annotations
 
+import math
+
 import attrs
 
+from spinlock_core.config.checks import ExtendedFloat, FieldError, above, optional
 from spinlock_core.errors import ConfigError
 
 __all__ = [
@@ -24,6 +27,23 @@ def check_aggregates(instance, attribute, value):
     bad = [a for a in value if a not in AGGREGATES]
     if bad or not value or len(set(value)) != len(value):
         raise ConfigError(f"{attribute.name}={list(value)}: pick distinct names from {list(AGGREGATES)}")
+
+
+def check_band_edges(instance, attribute, value):
+    """attrs validator: null, or >= 2 increasing values >= 0, only the last may be ``inf``."""
+    if value is None:
+        return
+    ok = (
+        len(value) >= 2
+        and all(not math.isnan(e) and e >= 0 for e in value)
+        and all(math.isfinite(e) for e in value[:-1])
+        and all(a < b for a, b in zip(value[:-1], value[1:], strict=True))
+    )
+    if not ok:
+        raise FieldError(
+            attribute.name,
+            f"must be null or >= 2 increasing numbers >= 0 (only the last may be inf), got {list(value)}",
+        )
 
 
 @attrs.frozen(kw_only=True)
@@ -66,12 +86,14 @@ class SummaryConfig:
     )
     """Statistics over realizations, in column order (from mean, std, min, max, median)."""
 
-    band_edges: tuple[float, ...] | None = attrs.field(
-        default=None, converter=lambda v: None if v is None else tuple(float(e) for e in v)
+    band_edges: tuple[ExtendedFloat, ...] | None = attrs.field(
+        default=None,
+        converter=lambda v: None if v is None else tuple(float(e) for e in v),
+        validator=check_band_edges,
     )
     """Spectral band edges in rad/length (``inf`` allowed last); None: octaves of 2π/L, 4 bands."""
 
-    lowpass_cutoff: float | None = None
+    lowpass_cutoff: float | None = attrs.field(default=None, validator=optional(above(0)))
     """Gaussian low-pass scale in rad/length for the low/high-pass invariants; None: 4 * 2π/L."""
 
     hist_bins: int = attrs.field(default=32, validator=attrs.validators.ge(2))
@@ -108,8 +130,10 @@ class TemporalConfig:
     )
     """Statistics over realizations, in column order (from mean, std, min, max, median)."""
 
-    band_edges: tuple[float, ...] | None = attrs.field(
-        default=None, converter=lambda v: None if v is None else tuple(float(e) for e in v)
+    band_edges: tuple[ExtendedFloat, ...] | None = attrs.field(
+        default=None,
+        converter=lambda v: None if v is None else tuple(float(e) for e in v),
+        validator=check_band_edges,
     )
     """Spectral band edges in rad/length (``inf`` allowed last); None: octaves of 2π/L, 4 bands."""
 

@@ -16,7 +16,7 @@ from spinlock_core.interfaces import Column, DomainInfo, FeatureBatch, FeatureFa
 from ._manifest import check_unique
 from ._morphology import morphology
 from ._spectral import spectral_ops
-from ._stats import channel_correlation, histogram_entropy, moments
+from ._stats import channel_correlation, finite_samples, histogram_entropy, moments, nan_rows
 from .config import InitialConfig
 
 __all__ = ["InitialConfig", "InitialFeatures", "INITIAL_FEATURES"]
@@ -95,6 +95,7 @@ class InitialFeatures(FeatureFamily):
     def extract(self, batch: FeatureBatch) -> torch.Tensor:
         u0 = torch.as_tensor(batch.u0)
         u0 = u0.float() if u0.dtype != torch.float32 else u0
+        u0, bad = finite_samples(u0)  # a non-finite IC (a failed sample): NaN row
         b, c, h, w = u0.shape
         grid = batch.domain.grid
         fields = u0.reshape(b * c, h, w)
@@ -125,4 +126,4 @@ class InitialFeatures(FeatureFamily):
             pairs = corr[:, iu[0], iu[1]]
             pairs = torch.where(ok.view(-1, 1), pairs, torch.full_like(pairs, math.nan))
             per_channel = torch.cat([per_channel, pairs], -1)
-        return per_channel.contiguous()
+        return nan_rows(per_channel, bad).contiguous()

@@ -18,7 +18,15 @@ from spinlock_core.interfaces import Column, DomainInfo, FeatureBatch, FeatureFa
 from ._manifest import check_unique
 from ._realizations import aggregate, masked_slope, time_axis
 from ._spectral import spectral_ops
-from ._stats import CROSS_NAMES, REL_EPS, cross_channel_stats, first_crossing, ols_slope
+from ._stats import (
+    CROSS_NAMES,
+    REL_EPS,
+    cross_channel_stats,
+    finite_samples,
+    first_crossing,
+    nan_rows,
+    ols_slope,
+)
 from ._timestep import INVARIANTS, SCALES, iter_chunks, state_names, state_table
 from .config import SummaryConfig
 
@@ -126,6 +134,7 @@ class SummaryFeatures(FeatureFamily):
         cfg = self.config
         u = torch.as_tensor(batch.trajectories)
         u = u.float() if u.dtype != torch.float32 else u
+        u, bad = finite_samples(u)  # a diverged sample: NaN row, the others untouched
         b, m, t_len, c, h, w = u.shape
         grid = batch.domain.grid
         t = time_axis(batch.time, t_len, batch.domain.dt, u.device)
@@ -181,7 +190,7 @@ class SummaryFeatures(FeatureFamily):
         per_traj = torch.stack([_channel_mean(f[n].to(u.dtype), b, m) for n, _, _ in feats], -1)
         agg = aggregate(per_traj, cfg.aggregates, dim=1).reshape(b, -1)  # [B, F * A], stats inner
         ens = torch.cat([_ensemble(u[s], t) for s in iter_chunks(b, max(cfg.chunk_states // (m * t_len), 1))])
-        return torch.cat([agg, ens], -1).contiguous()
+        return nan_rows(torch.cat([agg, ens], -1), bad).contiguous()
 
 
 def _channel_mean(x: torch.Tensor, b: int, m: int) -> torch.Tensor:

@@ -18,7 +18,7 @@ from spinlock_core.interfaces import Column, DomainInfo, FeatureBatch, FeatureFa
 from ._manifest import check_unique
 from ._realizations import aggregate
 from ._spectral import spectral_ops
-from ._stats import CROSS_NAMES, cross_channel_stats
+from ._stats import CROSS_NAMES, cross_channel_stats, finite_samples, nan_rows
 from ._timestep import iter_chunks, state_names, state_table
 from .config import TemporalConfig
 
@@ -107,6 +107,7 @@ class TemporalFeatures(FeatureFamily):
         u = torch.as_tensor(batch.trajectories)
         u = u.float() if u.dtype != torch.float32 else u
         u = u[:, :, :: cfg.stride]
+        u, bad = finite_samples(u)  # a diverged sample: NaN rows, the others untouched
         b, m, n, c, h, w = u.shape
         grid = batch.domain.grid
         ops = spectral_ops(grid, cfg.band_edges, u.device)
@@ -124,4 +125,4 @@ class TemporalFeatures(FeatureFamily):
             spread = u.var(1, correction=0).mean((-3, -2, -1)).sqrt()  # [B, T']
         else:
             spread = torch.full((b, n), math.nan, device=u.device, dtype=u.dtype)
-        return torch.cat([agg, spread.unsqueeze(-1)], -1).contiguous()
+        return nan_rows(torch.cat([agg, spread.unsqueeze(-1)], -1), bad).contiguous()

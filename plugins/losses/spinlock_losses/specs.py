@@ -7,6 +7,7 @@ from typing import Literal
 import attrs
 from attrs import validators as v
 
+from spinlock_core.config.checks import FieldError
 from spinlock_core.specs import ComponentSpec
 
 __all__ = ["TrajOptions", "ICOptions", "CommitOptions", "LatentOptions", "TRAJ", "IC", "COMMIT", "LATENT"]
@@ -53,7 +54,7 @@ def _families(value):
 
 def _nonempty(_instance, attribute, value):
     if value is not None and not value:
-        raise ValueError(f"{attribute.name} must name at least one family, or be null (automatic)")
+        raise FieldError(attribute.name, "must name at least one family, or be null (automatic)")
 
 
 @attrs.frozen(kw_only=True)

@@ -6,9 +6,38 @@ from typing import Any
 
 import attrs
 
+from spinlock_core.config import checks
+from spinlock_core.config.converter import structure
+from spinlock_core.errors import ConfigError
 from spinlock_core.specs import ComponentSpec
 
+from .config import FNOConfig, UAFNOConfig
+
 __all__ = ["UAFNOOptions", "U_AFNO", "FNOOptions", "FNO"]
+
+
+#: Set from the data and ``mno.history``, never by ``overrides``.
+_FROM_DATA = ("in_channels", "out_channels", "history")
+
+
+def _overrides_of(cls: type):
+    """attrs validator: ``overrides`` names fields of ``cls`` with values each field accepts alone."""
+    fields = {f.name: f for f in attrs.fields(cls) if f.name not in _FROM_DATA}
+
+    def check(instance, attribute, value):
+        checks.keys_in(fields, "backbone option", attribute.name, value)
+        attrs.resolve_types(cls)
+        for name, raw in value.items():
+            field = fields[name]
+            try:
+                typed = structure(raw, field.type, "")
+                if field.validator is not None:
+                    field.validator(None, field, typed)
+            except ConfigError as exc:
+                message = getattr(exc, "message", str(exc)).removesuffix(" @ (root)")
+                raise checks.FieldError(f"{attribute.name}.{name}", message) from None
+
+    return check
 
 
 @attrs.frozen(kw_only=True)
@@ -17,7 +46,7 @@ class UAFNOOptions:
     that override the preset chosen by ``mno.preset`` (channels and history come from the data
     and ``mno.history``)."""
 
-    overrides: dict[str, Any] = attrs.Factory(dict)
+    overrides: dict[str, Any] = attrs.field(factory=dict, validator=_overrides_of(UAFNOConfig))
     """e.g. ``{width: 32, mode_keep: 0.5}``; unknown names are an error listing the valid ones."""
 
 
@@ -34,7 +63,7 @@ class FNOOptions:
     """The ``backbone`` section for ``fno``: fields of :class:`~spinlock_u_afno.FNOConfig` that
     override the preset chosen by ``mno.preset`` (channels and history come from the data)."""
 
-    overrides: dict[str, Any] = attrs.Factory(dict)
+    overrides: dict[str, Any] = attrs.field(factory=dict, validator=_overrides_of(FNOConfig))
     """e.g. ``{n_modes: 12, hidden_channels: 64}``; unknown names are an error listing the valid ones."""
 
 
@@ -43,4 +72,6 @@ FNO = ComponentSpec(
     summary="Baseline: neuraloperator's FNO with θ as constant input channels (pip install spinlock[neuralop]).",
     implementation="spinlock_u_afno.backbone:build_fno",
     config_class=FNOOptions,
+    # optional module -> install hint; checked when a config selects it and by `plugins list`
+    extras={"requires": {"neuralop": "pip install 'spinlock[neuralop]'"}},
 )

@@ -85,7 +85,7 @@ def test_fno_is_a_registered_backbone_with_the_u_afno_factory_signature(space, s
         pytest.param(
             "huge", {}, r"unknown fno preset 'huge'; valid: \['base', 'large', 'small'\]", id="preset"
         ),
-        pytest.param("small", {"width": 8}, "valid fields", id="unknown-field"),
+        pytest.param("small", {"width": 8}, "unknown backbone option .width.*valid", id="unknown-field"),
         pytest.param("small", {"n_modes": 0}, "fno.n_modes must be >= 1", id="modes"),
     ],
 )

@@ -93,6 +93,8 @@ def test_evaluation_and_figures_are_written(tmp_path):
     summary, per_step = evaluation["summary"], evaluation["per_step"]
     assert len(per_step["rel_l2"]) == evaluation["horizon"] == 6
     # predicting zero has a relative L2 of exactly 1; persistence is exact before the first step
+    level, sentence = summary.pop("verdict")  # the model against its trivial baselines, in words
+    assert level in ("good", "mixed", "poor", "unknown") and "MNO" in sentence
     assert all(np.isfinite(v) for v in summary.values())
     assert summary["zero_vrmse"] > 0 and summary["persistence_rel_l2"] > 0
     assert "truth_spread" in summary  # the CNO family is stochastic: the error floor is reported

@@ -14,6 +14,11 @@ Order of operations (the same at fit and at ``transform``):
    with variances far above 1; with unit variances, 1 - MSE is the prototype's "quality" on
    z-scored targets and no column dominates the reconstruction loss by its tails.
 
+Every dropped column has a reason that starts with its kind (``all-NaN``, ``constant``,
+``near-duplicate``; ``dropped``, also in the tokenizer's metrics as ``dropped_columns``), and
+``column_flow`` counts the columns at each step: table, selected, indicators added, dropped by
+kind, model inputs.
+
 The whole state is plain lists and dicts, so it lives inside a ``weights_only`` checkpoint and
 ``transform`` replays it exactly on any raw table that has the input columns by name;
 ``torch_transform`` replays it in torch with gradients (for losses through the tokenizer).
@@ -29,7 +34,7 @@ from scipy.stats import rankdata
 
 from spinlock_core.errors import ConfigError, DatasetError
 
-__all__ = ["Preprocessor", "family_of", "spearman_matrix", "as_numpy"]
+__all__ = ["Preprocessor", "family_of", "spearman_matrix", "as_numpy", "drop_kind", "drop_summary"]
 
 MISSING_SUFFIX = "#missing"
 
@@ -83,6 +88,21 @@ def select_columns(columns: list[str], config) -> list[str]:
     return chosen
 
 
+#: Why a column is dropped: the reason strings start with one of these.
+DROP_KINDS = ("all-NaN", "constant", "near-duplicate")
+
+
+def drop_kind(reason: str) -> str:
+    """The kind of a drop reason (:data:`DROP_KINDS`), ``other`` for a reason of no known kind."""
+    return next((k for k in DROP_KINDS if reason.startswith(k)), "other")
+
+
+def drop_summary(dropped: dict[str, str]) -> dict[str, int]:
+    """``{kind: count}`` of dropped columns, kinds in :data:`DROP_KINDS` order, zero counts left out."""
+    kinds = [drop_kind(r) for r in dropped.values()]
+    return {k: kinds.count(k) for k in (*DROP_KINDS, "other") if kinds.count(k)}
+
+
 class Preprocessor:
     """Column selection, imputation with indicators, robust scaling and column pruning."""
 
@@ -121,7 +141,7 @@ class Preprocessor:
 
         all_missing = np.isnan(train).all(axis=0)
         for j in np.flatnonzero(all_missing):
-            dropped[selected[j]] = "missing in every training row"
+            dropped[selected[j]] = "all-NaN: missing in every training row"
         inputs = [c for j, c in enumerate(selected) if not all_missing[j]]
         train = train[:, ~all_missing]
         impute = np.nanmedian(train, axis=0) if train.size else np.zeros(0)
@@ -137,7 +157,7 @@ class Preprocessor:
         constant = std <= tol
         scale = np.where(scale > tol, scale, std)
         for j in np.flatnonzero(constant):
-            dropped[names[j]] = "near-constant in training split"
+            dropped[names[j]] = "constant: near-constant in training split"
         scale = np.where(constant, 1.0, scale)
         scaled = np.clip((expanded - center) / scale, -config.clip, config.clip)
 
@@ -165,6 +185,13 @@ class Preprocessor:
             clip=float(config.clip),
             unit=np.where(unit > 0, unit, 1.0).tolist(),
             dropped=dropped,
+            column_flow={
+                "table": len(columns),
+                "selected": len(selected),
+                "indicators": len(indicator_for),
+                "dropped": drop_summary(dropped),
+                "output": len(kept),
+            },
         )
         return cls(state)
 

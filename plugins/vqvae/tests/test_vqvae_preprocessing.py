@@ -144,3 +144,19 @@ def test_torch_transform_equals_numpy_and_is_differentiable(planted):
     np.testing.assert_allclose(grad[rows], np.broadcast_to(expected, grad[rows].shape), rtol=1e-12)
     with pytest.raises(DatasetError, match=r"torch_transform takes \[N, "):
         pre.torch_transform(x[:, :-1])
+
+
+def test_drop_reasons_have_kinds_and_the_column_flow_adds_up(planted):
+    from spinlock_vqvae.preprocessing import drop_kind, drop_summary
+
+    table, cols, _ = planted
+    extra = np.full((len(table), 2), np.nan)
+    pre = fit(np.concatenate([table, extra], axis=1), cols + ["summary/empty", "summary/empty2"])
+    assert drop_kind(pre.dropped["summary/empty"]) == "all-NaN"
+    assert drop_kind(pre.dropped["architecture/const"]) == "constant"
+    assert drop_kind(pre.dropped["summary/a_dup"]) == "near-duplicate"
+    assert drop_summary({"a": "all-NaN: x", "b": "all-NaN: y", "c": "why not"}) == {"all-NaN": 2, "other": 1}
+    flow = pre.state["column_flow"]
+    assert flow["table"] == len(cols) + 2 and flow["dropped"]["all-NaN"] == 2
+    assert flow["selected"] + flow["indicators"] - sum(flow["dropped"].values()) == flow["output"]
+    assert flow["output"] == len(pre.output_columns)

@@ -59,7 +59,7 @@ def test_a_checkpoint_of_another_config_is_not_resumed(tmp_path):
     Runner(compose([*SMALL, f"run.dir={tmp_path}", "tokenizer.codebook_size=4", "run.force=true"])).run()
     meta = json.loads((tmp_path / "tokenizer" / "model.json").read_text())
     assert meta["config"]["codebook_size"] == 4
-    assert (tmp_path / "tokenizer" / "checkpoint.stale.json").is_file()
+    assert list((tmp_path / ".spinlock" / "replaced").glob("*/tokenizer/checkpoint.json"))
 
 
 def test_tokenize_and_report_commands(tmp_path):
