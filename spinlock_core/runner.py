@@ -73,6 +73,11 @@ class StageContext:
         return self.config.section(name)
 
 
+def _short(value: Any, width: int = 24) -> str:
+    text = str(value)
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
 def _flatten(value: Any, prefix: str = "") -> dict[str, Any]:
     if isinstance(value, dict):
         out: dict[str, Any] = {}
@@ -167,6 +172,27 @@ class Runner:
         ]
         return keys + changed_up
 
+    def summarise_differences(self, name: str, shown: int = 4) -> str:
+        """``differs in: a.b (old -> new), ... and N more``: the first few keys with their values."""
+        stamp = self.stamp(name) or {}
+        old, new = _flatten(stamp.get("config", {})), _flatten(self.stage_config(name))
+        keys = self.differences(name)
+        if not keys:
+            return "differs in: (unknown)"
+
+        def show(k: str) -> str:
+            if k.startswith("(stage"):
+                return f"{k[1:-1]} was re-made"
+            return f"{k}: {_short(old.get(k, '(unset)'))} -> {_short(new.get(k, '(unset)'))}"
+
+        text = "differs in " + "; ".join(show(k) for k in keys[:shown])
+        return text + (f"; and {len(keys) - shown} more keys" if len(keys) > shown else "")
+
+    def suggested_name(self, name: str) -> str:
+        """A run name for this config that does not clash: the current name and a config digest."""
+        base = self.config.core.run.name
+        return f"{base}-{self.fingerprint(name)[:6]}"
+
     # --- planning and running ---------------------------------------------------------
 
     def plan(self) -> list[tuple[str, str]]:
@@ -186,11 +212,11 @@ class Runner:
             elif self.config.core.run.force:
                 plan.append((name, "rerun"))
             else:
-                diff = ", ".join(self.differences(name)) or "(unknown)"
                 raise StageError(
                     f"artefacts of stage {name!r} in {self.run_dir} were made with a different config "
-                    f"(differs in: {diff}). Use another run.dir or run.name, or pass run.force=true to "
-                    f"re-make them (the old ones are moved to {STATE_DIR}/replaced/)."
+                    f"({self.summarise_differences(name)}). To keep both, add "
+                    f"run.name={self.suggested_name(name)}; to re-make them here, pass run.force=true "
+                    f"(the old ones are moved to {STATE_DIR}/replaced/)."
                 )
         return plan
 

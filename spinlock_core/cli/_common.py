@@ -45,5 +45,15 @@ def guarded(fn):
                 soft_wrap=True,
             )
             raise typer.Exit(exit_code_for(exc)) from None
+        except OSError as exc:  # a full disk, a file-size limit or a read-only directory
+            from ..part_writer import storage_error
+
+            error = storage_error(Path(exc.filename or "the run directory"), exc)
+            if error is None or os.environ.get("SPINLOCK_DEBUG"):
+                raise
+            from ..console import console
+
+            console().print(f"error: {error}", markup=False, highlight=False, soft_wrap=True)
+            raise typer.Exit(exit_code_for(error)) from None
 
     return wrapper

@@ -124,3 +124,39 @@ def test_a_file_size_limit_ends_in_a_clear_error_not_a_crash(tmp_path):
     assert done.returncode != -signal.SIGSEGV
     assert "StorageError" in done.stdout and "file-size limit" in done.stdout, done.stdout
     assert list(tmp_path.iterdir()) == []  # the temporary is gone, nothing half-written kept
+
+
+@pytest.mark.parametrize(
+    ("error", "words"),
+    [
+        (PermissionError(13, "Permission denied", "/runs/x/config.yaml"), "make /runs/x writable"),
+        (OSError(30, "Read-only file system", "/runs/x/config.yaml"), "writable"),
+        (OSError(28, "No space left on device", "/runs/x/dataset/manifest.json"), "the disk is full"),
+    ],
+)
+def test_the_cli_turns_a_write_failure_into_one_line_naming_the_file(error, words, capsys):
+    import typer
+
+    from spinlock_core.cli._common import guarded
+
+    @guarded
+    def stage():
+        raise error
+
+    with pytest.raises(typer.Exit) as done:
+        stage()
+    assert done.value.exit_code == 1
+    captured = capsys.readouterr()
+    out = " ".join((captured.err + captured.out).split())
+    assert error.filename in out and words in out and "Traceback" not in out
+
+
+def test_other_os_errors_still_raise():
+    from spinlock_core.cli._common import guarded
+
+    @guarded
+    def stage():
+        raise FileNotFoundError(2, "No such file or directory", "x")
+
+    with pytest.raises(FileNotFoundError):
+        stage()

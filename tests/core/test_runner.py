@@ -34,10 +34,25 @@ def test_missing_artefact_is_remade():
     assert _runner("stage=t_use").plan() == [("t_make", "run"), ("t_use", "skip")]
 
 
-def test_changed_config_is_an_error_naming_the_keys():
+def test_changed_config_is_an_error_naming_the_keys_and_a_fresh_run_name():
     _runner("stage=t_use").run()
-    with pytest.raises(StageError, match=r"'t_make'.*differs in: t_make.value.*run.force=true"):
-        _runner("stage=t_use", "t_make.value=5").plan()
+    changed = _runner("stage=t_use", "t_make.value=5")
+    with pytest.raises(
+        StageError, match=r"'t_make'.*differs in t_make.value: \d+ -> 5.*run.force=true"
+    ) as err:
+        changed.plan()
+    suggested = changed.suggested_name("t_make")
+    assert f"add run.name={suggested};" in str(err.value) and suggested != changed.config.core.run.name
+    assert suggested == _runner("stage=t_use", "t_make.value=5").suggested_name("t_make")  # stable
+
+
+def test_many_differing_keys_are_summarised(monkeypatch):
+    _runner("stage=t_use").run()
+    changed = _runner("stage=t_use", "t_make.value=5")
+    keys = [f"k{i}" for i in range(9)]
+    monkeypatch.setattr(type(changed), "differences", lambda self, name: keys)
+    text = changed.summarise_differences("t_make")
+    assert text.count("->") == 4 and text.endswith("and 5 more keys")
 
 
 def test_downstream_of_a_changed_stage_is_stale_too():

@@ -102,7 +102,9 @@ class WellGaussian(ICType):
             self._render(params[i : i + _RENDER_CHUNK], grid, device)
             for i in range(0, len(params), _RENDER_CHUNK)
         ]
-        return torch.cat(chunks) if chunks else torch.zeros((0, 2, *grid.shape), dtype=torch.float64)
+        if not chunks:
+            return torch.zeros((0, 2, *grid.shape), dtype=torch.float64, device=device)
+        return torch.cat(chunks)
 
     def _render(self, params, grid, device) -> torch.Tensor:
         import torch
@@ -114,8 +116,9 @@ class WellGaussian(ICType):
         y, x = _unit_coords(grid, device)
         shifts = (-2.0, 0.0, 2.0)  # the 3x3 tiling is separable: Σ_images = (Σ_y)(Σ_x)
         gy, gx = _images(y - cy, -s, shifts), _images(x - cx, -s, shifts)  # [N, H], [N, W]
-        row = torch.repeat_interleave(torch.arange(len(fields)), counts).to(device)
-        col = torch.cat([torch.arange(int(c)) for c in counts]).to(device)
+        row = torch.repeat_interleave(torch.arange(len(fields)), counts)
+        col = torch.arange(len(row)) - torch.repeat_interleave(counts.cumsum(0) - counts, counts)
+        row, col = row.to(device), col.to(device)
         lhs = gy.new_zeros((len(fields), k_max, h))
         rhs = gx.new_zeros((len(fields), k_max, w))
         lhs[row, col] = a * gy
