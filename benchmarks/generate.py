@@ -20,6 +20,12 @@ exact eager step on the same samples).
     python benchmarks/generate.py --out bench               # longer, stops at --budget-s
     python benchmarks/generate.py --quick --scale small --out /tmp/b   # CPU smoke test
 
+The CNO timing covers every batch of a chunk (``--max-batches 0``, the default): a chunk's
+batches differ in cost by 6x, so its first two are not what a run sees. ``--only stage`` (also
+part of the default set) runs the generate stage end to end as a user does, inline features,
+storage and manifest included, without trajectories and then with them per compression
+(``--e2e-samples``, ``--e2e-compressions``).
+
 Writes ``generate.jsonl`` (one JSON line per measurement, also printed), ``profile-*.txt``
 (profiler tables) into ``--out`` and prints a summary table last.
 """
@@ -477,6 +483,48 @@ def features(args, device) -> None:
             emit("features", family=name, error=_error(exc))
 
 
+def stage_end_to_end(args, device) -> None:
+    """``spinlock run stage=generate`` as a user runs it: inline features, storage, manifest.
+
+    One row per storage setting, in the same process: no trajectories (the baseline), then
+    trajectories with each compression. Operators/s counts the whole stage (setup, every chunk,
+    the writer thread's last writes, the manifest), the figure its own summary line prints.
+    """
+    import tempfile
+
+    from spinlock_core.runner import Runner
+
+    settings = [("no_trajectories", ["generate.store_trajectories=false"])]
+    settings += [(f"trajectories_{c}", [f"generate.compression={c}"]) for c in args.e2e_compressions]
+    for name, extra in settings:
+        if _out_of_time(f"stage end to end {name}"):
+            continue
+        with tempfile.TemporaryDirectory(dir=OUT) as tmp:
+            overrides = [
+                f"scale={args.scale}",
+                "stage=generate",
+                f"generate.n_samples={args.e2e_samples}",
+                f"device={device.type}",
+                f"run.dir={tmp}/run",
+                *extra,
+            ]
+            record = dict(variant=name, n_samples=args.e2e_samples, overrides=overrides)
+            try:
+                t0 = time.perf_counter()
+                Runner(compose(overrides)).run()
+                seconds = time.perf_counter() - t0
+                written = sum(p.stat().st_size for p in Path(tmp).rglob("*.h5"))
+                record.update(
+                    seconds=round(seconds, 2),
+                    operators_per_s=_sig(args.e2e_samples / seconds),
+                    bytes_written=written,
+                    gb_per_s_written=_sig(written / seconds / 1e9),
+                )
+            except Exception as exc:  # recorded, not fatal
+                record["error"] = _error(exc)
+            emit("stage_end_to_end", **record)
+
+
 # ---------------------------------------------------------------------------------- main
 
 
@@ -509,6 +557,11 @@ def _summary() -> None:
                 f"graph {graph.get('trajectory_solver_steps_per_s', graph.get('error', '-'))} "
                 f"{r.get('error', '')}"
             )
+        elif r["benchmark"] == "stage_end_to_end":
+            print(
+                f"  stage {r['variant']:24s} {r.get('operators_per_s', r.get('error', ''))} op/s end to end, "
+                f"{r.get('gb_per_s_written', '')} GB/s written ({r.get('bytes_written', '')} bytes)"
+            )
         elif r["benchmark"] in ("skipped", "features"):
             print(f"  {json.dumps(r)[:160]}")
 
@@ -520,7 +573,11 @@ def main() -> None:
     )
     parser.add_argument("--out", default="generate-benchmark", help="output directory")
     parser.add_argument("--quick", action="store_true", help="a subset that fits about 4 minutes on an H100")
-    parser.add_argument("--only", choices=("cno", "gray_scott", "features"), default=None)
+    parser.add_argument("--only", choices=("cno", "gray_scott", "features", "stage"), default=None)
+    parser.add_argument("--e2e-samples", type=int, default=256, help="operators of the end-to-end stage run")
+    parser.add_argument(
+        "--e2e-compressions", nargs="+", default=["none", "lzf"], choices=("none", "lzf", "gzip")
+    )
     parser.add_argument("--scale", default="production", help="size preset (small for a CPU smoke test)")
     parser.add_argument("--n-samples", type=int, default=4096, help="θ sample the chunks are cut from")
     parser.add_argument("--configs", nargs="+", default=None, help="BATCH:CHUNK pairs, e.g. 64:256 256:1024")
@@ -579,6 +636,8 @@ def main() -> None:
                     cno_one_at_a_time(args, device)
     if args.only in (None, "features") and not quick:
         features(args, device)
+    if args.only in (None, "stage"):
+        stage_end_to_end(args, device)
     with open(OUT / "generate.json", "w") as f:
         json.dump(RESULTS, f, indent=1)
     _summary()

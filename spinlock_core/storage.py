@@ -203,6 +203,11 @@ class Dataset:
             )
 
     @property
+    def paths(self) -> list[Path]:
+        """The files that hold the samples (parts, or merged shards of older datasets)."""
+        return [Path(f.filename) for f in self._files]
+
+    @property
     def attrs(self) -> dict[str, Any]:
         return dict(self._files[0].attrs)
 

@@ -26,7 +26,8 @@ __all__ = [
     "report",
 ]
 
-#: ``good``: better than every baseline on every metric; ``mixed``: better than some, not all;
+#: ``good``: better than every baseline on every metric by at least :data:`CLEAR_MARGIN`;
+#: ``mixed``: better than some, not all (or than all, but one only narrowly);
 #: ``poor``: better than none; ``unknown``: nothing to compare.
 LEVELS = ("good", "mixed", "poor", "unknown")
 #: Metric key -> how people call it.
@@ -39,6 +40,9 @@ BASELINES = {
 }
 #: Relative margins within this are a tie (a tie is "no better").
 TOLERANCE = 0.01
+#: A model that beats every baseline, but one of them by less than this, is "mixed", not "good":
+#: 4% better than holding u0 is not a model that has learned the dynamics.
+CLEAR_MARGIN = 0.10
 
 
 def _finite(value) -> bool:
@@ -68,6 +72,7 @@ def verdict(
     """
     wins: dict[str, list[str]] = {}
     losses: dict[str, list[tuple[str, bool]]] = {}
+    narrowest: tuple[float, str, str] | None = None  # (margin, baseline, metric label)
     for base in sorted(baselines, key=lambda b: list(BASELINES).index(b) if b in BASELINES else 99):
         for metric, label in METRICS.items():
             m, b = model.get(metric), (baselines[base] or {}).get(metric)
@@ -76,6 +81,8 @@ def verdict(
             margin = (b - m) / b
             if margin > tolerance:
                 wins.setdefault(base, []).append(f"{100 * margin:.0f}% on {label}")
+                if narrowest is None or margin < narrowest[0]:
+                    narrowest = (margin, base, label)
             else:
                 losses.setdefault(base, []).append((label, margin < -tolerance))
     if not wins and not losses:
@@ -93,6 +100,12 @@ def verdict(
     first = next((b for b in ("zero", "mean", "persistence") if b in losses), next(iter(losses), None))
     why = BASELINES[first][2] if first in BASELINES else f"it does no better than {first}"
     if not losses:
+        margin, base, label = narrowest
+        if margin < CLEAR_MARGIN:
+            return "mixed", (
+                f"{name} beats {win_text}: better than every trivial baseline, but {called(base)} "
+                f"by only {100 * margin:.0f}% on {label}: it has barely learned more than that baseline."
+            )
         return "good", f"{name} beats {win_text}: better than every trivial baseline."
     if not wins:
         return "poor", f"{name} is {loss_text}: {why}."

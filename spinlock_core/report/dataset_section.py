@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..disk import human_bytes
 from .cells import fmt
 from .model import Figure, RunArtefacts, Section, Table, Text
 from .plotting import field_image, subplots, to_png
@@ -30,7 +31,7 @@ def _summary(ds, status, run: RunArtefacts) -> Table:
 
     attrs = ds.attrs
     grid = json.loads(attrs["grid"])
-    files = sorted(run.path("dataset").glob("*.h5"))
+    files = ds.paths
     rows = [
         ("samples", fmt(len(status))),
         *((f"  {name}", fmt(int((status == code).sum()))) for name, code in STATUS.items()),
@@ -42,7 +43,7 @@ def _summary(ds, status, run: RunArtefacts) -> Table:
             f"{attrs['steps']} / {attrs['trajectory_stride']} / {attrs['realizations']}",
         ),
         ("trajectories", str(list(ds.shape("trajectories"))) if ds.has("trajectories") else "not stored"),
-        ("storage", f"{sum(f.stat().st_size for f in files) / 2**20:.1f} MiB in {len(files)} shard(s)"),
+        ("storage", f"{human_bytes(sum(f.stat().st_size for f in files))} in {len(files)} file(s)"),
         ("centred L2 discrepancy of θ", fmt(float(attrs["centered_l2_discrepancy"]))),
         ("device, dtype", f"{attrs['device']}, {attrs['dtype']} (stored {attrs['trajectory_dtype']})"),
     ]

@@ -39,6 +39,10 @@ TINY = [
     "16",
     "--gs-steps",
     "1",
+    "--e2e-samples",
+    "4",
+    "--e2e-compressions",
+    "none",
 ]
 
 
@@ -62,4 +66,8 @@ def test_tiny_cpu_run_records_every_variant(tmp_path):
     (gs,) = [r for r in rows if r["benchmark"] == "gray_scott"]
     assert gs["ic_seconds"] > 0 and gs["eager"]["trajectory_solver_steps_per_s"] > 0
     assert {r["variant"] for r in rows if r["benchmark"] == "cno_one_at_a_time"} == {"legacy", "eager"}
+    stage = {r["variant"]: r for r in rows if r["benchmark"] == "stage_end_to_end"}
+    assert set(stage) == {"no_trajectories", "trajectories_none"}, stage
+    assert all(r["operators_per_s"] > 0 for r in stage.values())
+    assert stage["trajectories_none"]["bytes_written"] > stage["no_trajectories"]["bytes_written"]
     assert "summary" in done.stdout

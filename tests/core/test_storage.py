@@ -28,6 +28,7 @@ def test_parts_are_the_dataset_and_read_back_by_global_index(tmp_path):
         assert np.array_equal(ic[:, 0, 0, 0], [0, 4, 2, 3, 7, 5, 9])  # 4 i + the part's first index
         assert np.array_equal(ds.read("ic", [5, 1]), ic[[5, 1]])
         assert ds.read("samples/reason")[0] in (b"x", "x")
+        assert ds.paths == files  # what the report sizes: the parts themselves
 
 
 def test_stray_temporary_from_a_killed_run_is_ignored_and_removed(tmp_path):

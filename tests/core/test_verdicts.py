@@ -117,3 +117,17 @@ def test_validate_computes_zero_and_mean_baselines_with_known_values():
     assert summary["verdict"][0] == "good" and summary["zero_vrmse"] == pytest.approx(
         5**0.5, rel=1e-5
     )  # mse 1.25, var 0.25
+
+
+def test_a_narrow_win_over_every_baseline_is_mixed_not_good():
+    """The default run's fresh-θ numbers: 4% better than persistence is not a model that learned."""
+    from spinlock_core.verdicts import verdict
+
+    level, sentence = verdict(
+        {"rel_l2": 0.6229, "vrmse": 0.6993},
+        {"persistence": {"rel_l2": 0.6461, "vrmse": 0.7348}, "zero": {"rel_l2": 1.0, "vrmse": 1.036}},
+    )
+    assert level == "mixed"
+    assert "persistence by only 4% on rel. L2" in sentence and "barely learned" in sentence
+    clear, _ = verdict({"rel_l2": 0.5}, {"persistence": {"rel_l2": 0.6461}, "zero": {"rel_l2": 1.0}})
+    assert clear == "good"  # 23% and 50%
