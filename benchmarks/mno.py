@@ -2,7 +2,10 @@
 
 One *sample* is one trajectory of ``--steps`` steps trained by one optimizer step: the backbone
 is rolled out on its own predictions over the whole horizon with truncated BPTT, then AdamW
-(with clipping) steps. Random data (throughput does not depend on values). Variants:
+(with clipping) steps. The step is the ``mno`` stage's own, :func:`spinlock_core.mno_loop.train_step`
+with the stage's default losses, precision (``mno.precision``: autocast around the rollout) and
+``torch.compile`` of the backbone (``mno.compile``), so what is timed is what
+``spinlock run stage=mno`` runs. Random data (throughput does not depend on values). Variants:
 
 * ``windowed``: every window of ``--window`` steps supervised, the state detached between
   windows (the ``mno`` stage's default), for the u_afno presets at each resolution, in bf16
@@ -44,6 +47,8 @@ from pathlib import Path
 import attrs
 import numpy as np
 import torch
+
+from spinlock_core.mno_loop import autocast_for
 
 H100_BF16_DENSE = 989.0  # TFLOP/s, spec sheet (SXM, dense)
 H100_BF16_MEASURED = 784.0  # TFLOP/s, 8192^3 bf16 matmul measured on the project's H100
@@ -181,18 +186,44 @@ def _mse(pred, target, _window):
     return (pred - target).square().mean()
 
 
-def train_step(step_fn, params, optimizer, u0, theta, targets, window: int, mode: str) -> float:
-    """One optimizer step over the horizon: TBPTT windows, clipping, AdamW; returns the loss."""
-    from spinlock_u_afno.tbptt import rollout_loss_windows
+def stage_losses(model, steps: int, device) -> dict:
+    """The ``mno`` stage's default losses (``mno.loss.traj=1``, default options), built as the
+    stage builds them (:func:`spinlock_core.stages.mno.build_losses`)."""
+    import types
 
-    optimizer.zero_grad(set_to_none=True)
-    total = torch.zeros((), device=u0.device)
-    for item in rollout_loss_windows(step_fn, u0, theta, targets, window, _mse, mode=mode):
-        item.loss.backward()
-        total += item.loss.detach()
-    torch.nn.utils.clip_grad_norm_(params, 1.0)
-    optimizer.step()
-    return float(total)
+    from spinlock_core.interfaces import LossSetup
+    from spinlock_core.stages.config import MNOConfig
+    from spinlock_core.stages.mno import build_losses
+
+    setup = LossSetup(
+        run_dir=None, dataset=None, domain=None, model=model, device=device, horizon=steps, normaliser={}
+    )
+    return build_losses(types.SimpleNamespace(sections={}), MNOConfig(), setup)
+
+
+def train_step(
+    step_fn, params, optimizer, u0, theta, targets, window: int, mode: str, autocast=None, losses=None
+) -> float:
+    """One optimizer step over the horizon, exactly as the ``mno`` stage runs it
+    (:func:`spinlock_core.mno_loop.train_step`: TBPTT windows, clipping to 1, AdamW)."""
+    from spinlock_core.mno_loop import train_step as stage_step
+
+    if losses is None:
+        losses = stage_losses(step_fn, targets.shape[1], u0.device)
+    result = stage_step(
+        step_fn,
+        u0,
+        targets,
+        theta,
+        losses,
+        window=window,
+        mode=mode,
+        optimizer=optimizer,
+        params=params,
+        grad_clip=1.0,
+        autocast=autocast,
+    )
+    return result.loss
 
 
 def step_flops(step_fn, u0, theta, targets, window: int, mode: str) -> int:
@@ -201,7 +232,7 @@ def step_flops(step_fn, u0, theta, targets, window: int, mode: str) -> int:
     rollout cost the same; a window's first step costs less, as its input needs no gradient)."""
     from torch.utils.flop_counter import FlopCounterMode
 
-    from spinlock_u_afno.tbptt import tbptt_windows
+    from spinlock_core.mno_loop import tbptt_windows
 
     def grad_window(length: int) -> int:
         with FlopCounterMode(display=False) as counter:
@@ -253,8 +284,10 @@ def measure(v: Variant, args, space, device, flop_cache: dict, fno_width: dict) 
     model, config = build(v.backbone, v.preset, space, device, hidden)
     params = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(params, lr=1e-4, weight_decay=0.01, fused=device.type == "cuda")
-    eager = Step(model, v.precision, device)
-    step_fn = torch.compile(eager) if v.compile else eager
+    eager = Step(model, "fp32", device)  # for counting FLOPs (autocast does not change them)
+    step_fn = torch.compile(model) if v.compile else model  # as the stage: mno.compile
+    autocast = autocast_for(v.precision, device)  # as the stage: mno.precision
+    losses = stage_losses(model, v.steps, device)
     r = v.resolution
     gen = torch.Generator(device="cpu").manual_seed(0)
     u0 = torch.randn(v.batch, 1, r, r, generator=gen).to(device)
@@ -264,7 +297,7 @@ def measure(v: Variant, args, space, device, flop_cache: dict, fno_width: dict) 
     _sync(device)
     start = time.perf_counter()
     for _ in range(2 if v.compile else 1):  # compile (and the no-grad graph of `last`) or warm-up
-        train_step(step_fn, params, optimizer, u0, theta, targets, v.window, v.mode)
+        train_step(step_fn, params, optimizer, u0, theta, targets, v.window, v.mode, autocast, losses)
     _sync(device)
     warmup_s = time.perf_counter() - start
     if device.type == "cuda":
@@ -274,7 +307,7 @@ def measure(v: Variant, args, space, device, flop_cache: dict, fno_width: dict) 
     while len(times) < 2 or (time.perf_counter() < deadline and len(times) < args.max_steps):
         _sync(device)
         t0 = time.perf_counter()
-        loss = train_step(step_fn, params, optimizer, u0, theta, targets, v.window, v.mode)
+        loss = train_step(step_fn, params, optimizer, u0, theta, targets, v.window, v.mode, autocast, losses)
         _sync(device)
         times.append(time.perf_counter() - t0)
     peak = torch.cuda.max_memory_allocated(device) / 2**30 if device.type == "cuda" else None
@@ -303,7 +336,7 @@ def measure(v: Variant, args, space, device, flop_cache: dict, fno_width: dict) 
     }
     if v.backbone == "fno":
         figures["fno_config"] = attrs.asdict(config)
-    del model, optimizer, step_fn, eager, params
+    del model, optimizer, step_fn, eager, params, losses
     return figures
 
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 import math
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, Protocol, runtime_checkable
 
 import attrs
 
@@ -43,6 +43,11 @@ __all__ = [
     "Score",
     "AnalysisResult",
     "Analysis",
+    "Tokenizer",
+    "Backbone",
+    "Stage",
+    "INTERFACES",
+    "missing_members",
 ]
 
 
@@ -417,3 +422,147 @@ class Analysis(ABC):
     @abstractmethod
     def run(self, runs: Sequence[Any], out_dir: Any) -> AnalysisResult:
         """Analyse ``runs`` (run directories, ``pathlib.Path``) and write the report into ``out_dir``."""
+
+
+class Tokenizer(ABC):
+    """A tokenizer of feature tables (``spinlock.tokenizers``): rows of features -> discrete tokens.
+
+    Why an interface: the ``tokenizer`` stage fits it, ``validate``, the VQ losses and the
+    analyses load it back from ``tokenizer/model.pt`` (through
+    :func:`spinlock_core.tokenizers.load_tokenizer`) and must not depend on one implementation.
+    Built as ``implementation(config)`` from its spec. Tables are raw feature rows ``[N, D]``
+    with their column names (``<family>/<column>``); the tokenizer picks, imputes and scales
+    the columns it was fit on.
+    """
+
+    name: ClassVar[str]
+    #: Plain values written by ``fit`` (``metrics["final"]``: the validation numbers shown).
+    metrics: dict
+
+    @abstractmethod
+    def fit(self, table, columns, config=None, *, checkpoint=None, resume=False, stop_after=None):
+        """Fit on ``table [N, D]``; checkpoint to ``checkpoint`` and resume from it; return ``self``."""
+
+    @abstractmethod
+    def scale(self, table, columns=None) -> torch.Tensor:
+        """The preprocessed features ``[N, D']`` the model sees (what ``decode`` reconstructs)."""
+
+    @abstractmethod
+    def encode(self, table, columns=None) -> torch.Tensor:
+        """Tokens ``[N, K]`` (long) of a raw feature table."""
+
+    @abstractmethod
+    def decode(self, tokens, levels: int | None = None) -> torch.Tensor:
+        """Scaled features ``[N, D']`` from tokens."""
+
+    @abstractmethod
+    def reconstruct(self, table, columns=None, raw: bool = False) -> torch.Tensor:
+        """``decode(encode(table))``: scaled features, or raw units when ``raw``."""
+
+    @abstractmethod
+    def save(self, path) -> Any:
+        """Write a pickle-free checkpoint (:func:`spinlock_core.checkpoint.save_checkpoint`,
+        metadata ``kind="tokenizer"``, ``name`` = the plugin name) to ``path``."""
+
+    @classmethod
+    @abstractmethod
+    def load(cls, path, device: str | None = None) -> Tokenizer:
+        """The tokenizer saved at ``path``, on ``device``."""
+
+
+@runtime_checkable
+class Backbone(Protocol):
+    """The factory a ``spinlock.backbones`` entry names: builds the MNO's network.
+
+    Why a factory and not a class: the network's shape depends on the data (channels, history,
+    the parameter space θ is conditioned on), known only when the ``mno`` and ``validate``
+    stages run. The returned module steps a state: ``module(state [B, C * history, H, W],
+    theta {name: Tensor [B]}, noise) -> next state [B, C, H, W]``; the returned config is an
+    attrs instance saved in the checkpoint (a rebuilt model must give the same).
+    """
+
+    def __call__(
+        self,
+        options: Any,
+        *,
+        preset_name: str,
+        channels: int,
+        history: int,
+        parameter_space: Any,
+        device: Any,
+    ) -> tuple[Any, Any]:
+        """``(torch.nn.Module, its attrs config)`` for ``options`` (the ``backbone`` section)."""
+
+
+@runtime_checkable
+class Stage(Protocol):
+    """The function a ``spinlock.stages`` spec names: ``run(context)``.
+
+    Why so small: what a stage reads and writes is declared on its
+    :class:`~spinlock_core.specs.StageSpec` (``requires``, ``outputs``, ``config_keys``), so the
+    runner can decide what is stale without calling it; the function only does the work.
+    """
+
+    def __call__(self, context: Any) -> None:
+        """Make the stage's outputs in ``context.run_dir``; raise a ``SpinlockError`` on failure."""
+
+
+#: The interface each entry-point kind's implementation satisfies (checked on import).
+INTERFACES: dict[str, type] = {
+    "domains": Domain,
+    "operators": Operator,
+    "features": FeatureFamily,
+    "backbones": Backbone,
+    "tokenizers": Tokenizer,
+    "losses": Loss,
+    "stages": Stage,
+    "analyses": Analysis,
+}
+
+#: Keyword arguments the core passes to a :class:`Backbone` factory.
+_BACKBONE_KEYWORDS = ("preset_name", "channels", "history", "parameter_space", "device")
+
+
+def _unimplemented(member: Any) -> bool:
+    # torch.nn.Module.forward is a placeholder that raises; abstract methods say so.
+    return getattr(member, "__isabstractmethod__", False) or (
+        getattr(member, "__name__", "") == "_forward_unimplemented"
+    )
+
+
+def _missing_parameters(fn: Any, positional: Sequence[str], keywords: Sequence[str]) -> list[str]:
+    import inspect
+
+    try:
+        params = list(inspect.signature(fn).parameters.values())
+    except (TypeError, ValueError):
+        return []  # builtins without a signature: trust them
+    kinds = {p.kind for p in params}
+    missing = []
+    n_positional = sum(p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) for p in params)
+    if n_positional < len(positional) and inspect.Parameter.VAR_POSITIONAL not in kinds:
+        missing += [f"positional argument {p}" for p in positional[n_positional:]]
+    if inspect.Parameter.VAR_KEYWORD not in kinds:
+        names = {p.name for p in params if p.kind != p.POSITIONAL_ONLY}
+        missing += [f"parameter {k}" for k in keywords if k not in names]
+    return missing
+
+
+def missing_members(interface: type, implementation: Any) -> list[str]:
+    """What ``implementation`` (a class, or a function for :class:`Backbone` and :class:`Stage`)
+    lacks to satisfy ``interface``; empty when it satisfies it.
+
+    Checked structurally (no subclassing needed): every abstract method of an ABC interface
+    must be present and implemented; a callable interface must be callable with the arguments
+    the core passes. An implementation that is a factory function of a class interface is
+    checked on the object it returns (:meth:`ComponentSpec.create`).
+    """
+    if interface is Backbone or interface is Stage:
+        if not callable(implementation):
+            return ["__call__"]
+        if interface is Backbone:
+            return _missing_parameters(implementation, ("options",), _BACKBONE_KEYWORDS)
+        return _missing_parameters(implementation, ("context",), ())
+    owner = implementation if isinstance(implementation, type) else type(implementation)
+    required = sorted(getattr(interface, "__abstractmethods__", ()))
+    return [n for n in required if not hasattr(owner, n) or _unimplemented(getattr(owner, n))]

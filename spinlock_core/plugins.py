@@ -12,17 +12,48 @@ from __future__ import annotations
 import os
 import sys
 from importlib.metadata import entry_points
+from typing import NamedTuple
 
 import pluggy
 
 from . import hookspecs
 from .errors import PluginError
 
-__all__ = ["HOOK_GROUP", "get_plugin_manager", "reset_plugin_manager", "hookimpl"]
+__all__ = [
+    "HOOK_GROUP",
+    "get_plugin_manager",
+    "reset_plugin_manager",
+    "hookimpl",
+    "HookFailure",
+    "hook_failures",
+]
 
 HOOK_GROUP = "spinlock.plugins"
 hookimpl = hookspecs.hookimpl
 _manager: pluggy.PluginManager | None = None
+
+
+class HookFailure(NamedTuple):
+    """A hook plugin that failed to import: its distribution, module and the cause in one line."""
+
+    name: str
+    distribution: str
+    module: str
+    cause: str
+
+
+_failed: dict[str, HookFailure] = {}
+
+
+def hook_failures() -> dict[str, HookFailure]:
+    """Hook plugins that failed to import when the manager loaded, by entry-point name.
+
+    They are skipped with a warning so the others keep working; a plugin of another kind from
+    the same distribution (a domain whose config paths come from its hook module) is refused
+    by :func:`spinlock_core.registry.check_hooks` with the module and the cause.
+    """
+    get_plugin_manager()
+    return dict(_failed)
 
 
 def _selected_names() -> set[str] | None:
@@ -46,9 +77,10 @@ def _load_entry_points(pm: pluggy.PluginManager) -> None:
         except pluggy.PluginValidationError as exc:
             raise PluginError(f"{HOOK_GROUP}:{ep.name} (from {dist}) is invalid: {exc}") from exc
         except Exception as exc:
+            cause = f"{type(exc).__name__}: {exc}".splitlines()[0]
+            _failed[ep.name] = HookFailure(ep.name, dist, ep.value, cause)
             print(
-                f"warning: hook plugin {HOOK_GROUP}:{ep.name} (from {dist}) failed to load: "
-                f"{type(exc).__name__}: {exc}",
+                f"warning: hook plugin {HOOK_GROUP}:{ep.name} (from {dist}) failed to load: {cause}",
                 file=sys.stderr,
             )
 
@@ -84,3 +116,4 @@ def reset_plugin_manager() -> None:
     """Forget the plugin manager (tests, or after installing a plugin in-process)."""
     global _manager
     _manager = None
+    _failed.clear()

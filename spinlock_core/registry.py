@@ -20,7 +20,17 @@ import attrs
 
 from .errors import DuplicatePluginError, PluginError, UnknownPluginError
 
-__all__ = ["KINDS", "namespace", "available", "load", "load_all", "PluginRow", "list_plugins"]
+__all__ = [
+    "KINDS",
+    "namespace",
+    "available",
+    "load",
+    "load_all",
+    "check_hooks",
+    "import_failure",
+    "PluginRow",
+    "list_plugins",
+]
 
 KINDS = ("domains", "operators", "features", "backbones", "tokenizers", "losses", "stages", "analyses")
 #: The hook plugins' group (pluggy); listed by ``spinlock plugins list`` too.
@@ -127,7 +137,15 @@ def _load(kind: str, name: str) -> Any:
     manager = driver.DriverManager(
         namespace=namespace(kind), name=name, invoke_on_load=False, on_load_failure_callback=failed
     )
-    return manager.driver
+    spec = manager.driver
+    if attrs.has(type(spec)) and getattr(spec, "origin", False) is None:
+        from .specs import PluginOrigin
+
+        # a copy that knows where it came from (one spec object may be registered twice)
+        spec = attrs.evolve(spec)
+        dist, version = _dist(_entry_points(kind)[name][0])
+        object.__setattr__(spec, "origin", PluginOrigin(kind, name, dist, version))
+    return spec
 
 
 def load(kind: str, name: str) -> Any:
@@ -145,6 +163,30 @@ def load(kind: str, name: str) -> Any:
         _warned.add((kind, name))
         warn(escape(_requirements_line(kind, name, missing) + "; it will fail when used."))
     return spec
+
+
+def check_hooks(kind: str, name: str) -> None:
+    """Refuse ``kind:name`` when a hook module of its package failed to import: what the
+    plugin contributes through hooks (e.g. a domain's config files) is then missing, and the
+    error names the broken module rather than the symptom."""
+    eps = _entry_points(kind).get(name)
+    if not eps:
+        return
+    from .plugins import hook_failures
+
+    dist, version = _dist(eps[0])
+    package = eps[0].value.split(":")[0].split(".")[0]  # the plugin's top-level package
+    broken = [
+        f
+        for f in hook_failures().values()
+        if f.distribution == dist and f.module.split(":")[0].split(".")[0] == package
+    ]
+    if broken:
+        singular = {"analyses": "analysis", "losses": "loss"}.get(kind, kind.removesuffix("s"))
+        why = "; ".join(f"{f.module} failed to import: {f.cause}" for f in broken)
+        raise PluginError(
+            f"{singular} {name!r} (distribution {dist} {version}) cannot be used: its hook module {why}"
+        )
 
 
 def load_all(kind: str) -> dict[str, Any]:
@@ -170,8 +212,51 @@ class PluginRow:
     summary: str = ""
 
 
-def list_plugins(kinds=KINDS + (HOOKS,)) -> list[PluginRow]:
-    """One row per entry point, loading each spec to report its status (specs are light)."""
+def import_failure(kind: str, name: str) -> str | None:
+    """Import the implementation of ``kind:name`` and check its interface; the failure in one
+    line (``"ModuleNotFoundError: No module named 'x'"``), or ``None`` when it loads."""
+    try:
+        load(kind, name).load_implementation()
+    except Exception as exc:
+        cause = exc.__cause__ if isinstance(exc, PluginError) and exc.__cause__ is not None else None
+        if cause is not None:
+            return f"{type(cause).__name__}: {cause}".splitlines()[0]
+        origin = getattr(load(kind, name), "origin", None) if isinstance(exc, PluginError) else None
+        text = str(exc).removeprefix(f"{origin} ") if origin is not None else f"{type(exc).__name__}: {exc}"
+        return text.splitlines()[0]
+    return None
+
+
+def _import_failures(pairs: list[tuple[str, str]]) -> dict[tuple[str, str], str]:
+    """:func:`import_failure` of every pair, in a child process: the implementations import
+    honestly (torch, model code) while this process stays light."""
+    import json
+    import subprocess
+
+    if not pairs:
+        return {}
+    code = (
+        "import json, sys; from spinlock_core.registry import import_failure; "
+        "print(json.dumps([import_failure(k, n) for k, n in json.load(sys.stdin)]))"
+    )
+    try:
+        out = subprocess.run(
+            [sys.executable, "-c", code], input=json.dumps(pairs), capture_output=True, text=True, timeout=300
+        )
+        failures = json.loads(out.stdout.strip().splitlines()[-1])
+    except Exception as exc:  # the check itself broke: say so on every row it covered
+        why = f"not import-checked: {type(exc).__name__}: {exc}".splitlines()[0]
+        return {tuple(p): why for p in pairs}
+    return {tuple(p): f"error: {f}" for p, f in zip(pairs, failures, strict=True) if f}
+
+
+def list_plugins(kinds=KINDS + (HOOKS,), check_imports: bool = True) -> list[PluginRow]:
+    """One row per entry point, loading each spec to report its status (specs are light).
+
+    ``check_imports``: also import each implementation (in a child process, so this one does
+    not import torch) and check it against its kind's interface; a failure shows as
+    ``error: <cause>`` instead of ``ok``.
+    """
     rows = []
     for kind in kinds:
         for name, eps in sorted(_entry_points(kind).items()):
@@ -193,4 +278,8 @@ def list_plugins(kinds=KINDS + (HOOKS,)) -> list[PluginRow]:
                     except Exception as exc:
                         status = f"failed: {type(exc).__name__}: {exc}".splitlines()[0]
                 rows.append(PluginRow(kind, name, dist, version, status, summary))
+    if check_imports:
+        pairs = [(r.kind, r.name) for r in rows if r.status == "ok" and r.kind != HOOKS]
+        failures = _import_failures(pairs)
+        rows = [attrs.evolve(r, status=failures.get((r.kind, r.name), r.status)) for r in rows]
     return rows

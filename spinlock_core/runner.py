@@ -103,6 +103,10 @@ class Runner:
             self._specs[name] = registry.load("stages", name)
         return self._specs[name]
 
+    def requires(self, name: str) -> tuple[str, ...]:
+        """The stages ``name`` reads under this config: its spec's, and those its config adds."""
+        return self.spec(name).requires_under(self.config)
+
     def order(self, targets: list[str]) -> list[str]:
         """Targets and their prerequisites, prerequisites first; cycles are errors."""
         ordered: list[str] = []
@@ -115,7 +119,7 @@ class Runner:
                 cycle = " -> ".join([*visiting[visiting.index(name) :], name])
                 raise StageError(f"stage dependency cycle: {cycle}")
             visiting.append(name)
-            for req in self.spec(name).requires:
+            for req in self.requires(name):
                 visit(req)
             visiting.pop()
             ordered.append(name)
@@ -140,7 +144,7 @@ class Runner:
         if name not in self._fingerprints:
             payload = {
                 "config": self.stage_config(name),
-                "upstream": {req: self.fingerprint(req) for req in self.spec(name).requires},
+                "upstream": {req: self.fingerprint(req) for req in self.requires(name)},
             }
             blob = json.dumps(payload, sort_keys=True, default=str).encode()
             self._fingerprints[name] = hashlib.sha256(blob).hexdigest()[:16]
@@ -167,7 +171,7 @@ class Runner:
         keys = sorted(k for k in old.keys() | new.keys() if old.get(k) != new.get(k))
         changed_up = [
             f"(stage {req})"
-            for req in self.spec(name).requires
+            for req in self.requires(name)
             if stamp.get("upstream", {}).get(req) not in (None, self.fingerprint(req))
         ]
         return keys + changed_up
@@ -221,7 +225,7 @@ class Runner:
         return plan
 
     def _check_prerequisites(self, name: str) -> None:
-        for req in self.spec(name).requires:
+        for req in self.requires(name):
             state = self.state(req)
             if state != "current":
                 what = "missing" if state == "missing" else "made with a different config"
@@ -303,7 +307,7 @@ class Runner:
             "stage": name,
             "fingerprint": self.fingerprint(name),
             "config": self.stage_config(name),
-            "upstream": {req: self.fingerprint(req) for req in self.spec(name).requires},
+            "upstream": {req: self.fingerprint(req) for req in self.requires(name)},
             "outputs": list(self.spec(name).outputs),
             "seconds": round(seconds, 3),
             "finished": datetime.now(UTC).isoformat(timespec="seconds"),

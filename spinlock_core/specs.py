@@ -12,7 +12,64 @@ from typing import Any
 
 import attrs
 
-__all__ = ["ComponentSpec", "StageSpec", "import_object"]
+__all__ = ["ComponentSpec", "StageSpec", "PluginSections", "PluginOrigin", "import_object"]
+
+
+@attrs.frozen
+class PluginOrigin:
+    """Where a spec came from; set by :func:`spinlock_core.registry.load` (``None`` for a spec
+    built by hand, which is then used unchecked)."""
+
+    kind: str
+    name: str
+    distribution: str = "?"
+    version: str = "?"
+
+    def __str__(self) -> str:
+        return f"plugin {self.name!r} (distribution {self.distribution} {self.version}) of kind {self.kind}"
+
+
+#: Kinds whose implementation is the callable itself (a factory or a function), not a class.
+_CALLABLE_KINDS = ("backbones", "stages")
+
+
+def _origin_field():
+    return attrs.field(default=None, init=False, eq=False, repr=False)
+
+
+def _load(spec: Any) -> Any:
+    """Import ``spec.implementation``; with an origin, a failure is one :class:`PluginError`
+    line naming the plugin and its distribution, and the object is checked against its kind's
+    interface (:data:`spinlock_core.interfaces.INTERFACES`)."""
+    origin = spec.origin
+    if origin is None:
+        return import_object(spec.implementation)
+    from .errors import PluginError
+
+    try:
+        obj = import_object(spec.implementation)
+    except Exception as exc:
+        cause = f"{type(exc).__name__}: {exc}".splitlines()[0]
+        raise PluginError(f"{origin} failed to import {spec.implementation}: {cause}") from exc
+    if isinstance(obj, type) or origin.kind in _CALLABLE_KINDS:
+        check(origin, obj)
+    return obj
+
+
+def check(origin: PluginOrigin | None, obj: Any) -> Any:
+    """Raise :class:`PluginError` when ``obj`` does not satisfy the interface of ``origin.kind``."""
+    from .interfaces import INTERFACES, missing_members
+
+    interface = INTERFACES.get(origin.kind) if origin is not None else None
+    if interface is not None:
+        missing = missing_members(interface, obj)
+        if missing:
+            from .errors import PluginError
+
+            raise PluginError(
+                f"{origin} does not implement {interface.__name__}: missing {', '.join(missing)}"
+            )
+    return obj
 
 
 def import_object(target: str) -> Any:
@@ -38,12 +95,39 @@ class ComponentSpec:
     summary: str = ""
     config_class: type | None = None
     extras: dict[str, Any] = attrs.Factory(dict)
+    origin: PluginOrigin | None = _origin_field()
 
     def load_implementation(self) -> Any:
-        return import_object(self.implementation)
+        """The implementation, imported now and checked against its kind's interface."""
+        return _load(self)
 
     def create(self, config: Any = None, **kwargs: Any) -> Any:
-        return self.load_implementation()(config, **kwargs)
+        implementation = self.load_implementation()
+        made = implementation(config, **kwargs)
+        if isinstance(implementation, type) or self.origin is None or self.origin.kind in _CALLABLE_KINDS:
+            return made
+        return check(self.origin, made)  # a factory function: check what it made
+
+
+@attrs.frozen(kw_only=True)
+class PluginSections:
+    """Named plugins a stage enables from its config, each with an options section of its own.
+
+    The plugins of ``kind`` named at the dotted key ``enabled_by`` (a list of names, or a
+    mapping name -> weight) keep their options in ``<prefix>.<name>``, structured by the
+    ``config_class`` of their spec. E.g. ``features=[summary]`` -> ``feature.summary``.
+    """
+
+    kind: str
+    """Entry-point kind of the plugins, e.g. ``"losses"``."""
+    enabled_by: str
+    """Dotted config key naming the enabled plugins, e.g. ``"mno.loss"``."""
+    prefix: str
+    """Root key of their sections, e.g. ``"loss"``."""
+    label: str
+    """What one plugin is called in messages, e.g. ``"loss"``."""
+    enable_hint: str
+    """How to enable plugin ``{name}`` on the command line, e.g. ``"mno.loss.{name}=WEIGHT"``."""
 
 
 @attrs.frozen(kw_only=True)
@@ -55,6 +139,11 @@ class StageSpec:
     * ``config_keys`` – dotted prefixes of the resolved config that determine the outputs
       (a change there makes existing artefacts stale);
     * ``config_section``/``config_class`` – the section this stage owns, if any;
+    * ``plugin_sections`` – plugins this stage enables by name whose options have sections of
+      their own (:class:`PluginSections`);
+    * ``requires_when`` – ``"module:function"`` called as ``function(config)``: stages it also
+      reads under that config (``mno`` reads the tokenizer when one of its losses does); light,
+      as it runs when the pipeline is planned and fingerprinted;
     * ``implementation`` – ``"module:function"`` called as ``function(context)``.
     """
 
@@ -66,6 +155,15 @@ class StageSpec:
     config_keys: tuple[str, ...] = attrs.field(default=(), converter=tuple)
     config_section: str | None = None
     config_class: type | None = None
+    plugin_sections: tuple[PluginSections, ...] = attrs.field(default=(), converter=tuple)
+    requires_when: str | None = None
+    origin: PluginOrigin | None = _origin_field()
 
     def load_implementation(self) -> Any:
-        return import_object(self.implementation)
+        """The stage function, imported now and checked against :class:`~spinlock_core.interfaces.Stage`."""
+        return _load(self)
+
+    def requires_under(self, config: Any) -> tuple[str, ...]:
+        """``requires``, then the stages ``requires_when`` adds under ``config``."""
+        extra = import_object(self.requires_when)(config) if self.requires_when else ()
+        return self.requires + tuple(r for r in extra if r not in self.requires)

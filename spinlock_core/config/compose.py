@@ -26,6 +26,7 @@ import attrs
 
 from .. import registry
 from ..errors import ConfigError, PluginError
+from ..specs import PluginSections
 from . import checks
 from ._yaml import dump_yaml, load_yaml
 from .converter import structure, unstructure
@@ -106,6 +107,7 @@ def _check_option(group: str, option: str, groups: dict) -> None:
     if group in SELECTABLE:
         if option not in registry.available(SELECTABLE[group]):
             raise registry._unknown(SELECTABLE[group], option)
+        registry.check_hooks(SELECTABLE[group], option)  # its config files come from its hooks
     elif option not in groups.get(group, {}):
         valid = _options(group, groups)
         close = difflib.get_close_matches(option, valid, n=1)
@@ -166,6 +168,30 @@ class _Section:
     owner: str
 
 
+def _enabled_names(value) -> list[str]:
+    """The plugin names an ``enabled_by`` key holds: a list of names or a mapping name -> weight."""
+    if isinstance(value, dict):
+        return [str(k) for k in value]
+    if isinstance(value, (list, tuple)):
+        return [str(v) for v in value]
+    return []
+
+
+def _plugin_sections(wanted: set[str] = frozenset()) -> list[PluginSections]:
+    """What the installed stages declare: plugins they enable whose options have own sections."""
+    found: dict[str, PluginSections] = {}
+    for name in registry.available("stages"):
+        try:
+            spec = registry.load("stages", name)
+        except PluginError:
+            if name in wanted:
+                raise
+            continue
+        for decl in getattr(spec, "plugin_sections", ()):
+            found.setdefault(decl.prefix, decl)
+    return list(found.values())
+
+
 def _sections(data: dict) -> dict[str, _Section]:
     """Config sections and the classes that structure them, from the composed data."""
     sections: dict[str, _Section] = {}
@@ -184,17 +210,12 @@ def _sections(data: dict) -> dict[str, _Section]:
             continue
         if spec.config_section:
             sections[spec.config_section] = _Section(spec.config_section, spec.config_class, f"stages:{name}")
-    for family in data.get("features") or ():
-        spec = registry.load("features", str(family))
-        if spec.config_class is not None:
-            path = f"feature.{family}"
-            sections[path] = _Section(path, spec.config_class, f"features:{family}")
-    mno = data.get("mno")
-    for name in (mno.get("loss") or {}) if isinstance(mno, dict) else ():
-        spec = registry.load("losses", str(name))
-        if spec.config_class is not None:
-            path = f"loss.{name}"
-            sections[path] = _Section(path, spec.config_class, f"losses:{name}")
+    for decl in _plugin_sections(wanted):
+        for name in _enabled_names(_get(data, decl.enabled_by)):
+            spec = registry.load(decl.kind, name)
+            if spec.config_class is not None:
+                path = f"{decl.prefix}.{name}"
+                sections[path] = _Section(path, spec.config_class, f"{decl.kind}:{name}")
     return sections
 
 
@@ -230,14 +251,9 @@ def _target_type(key: str, sections: dict[str, _Section]):
                     return Any
                 tp = _field_type(tp, name, key)
             return tp
-    if parts[0] == "feature" and len(parts) > 1:
-        raise ConfigError(_feature_hint(parts[1], sections) + f" @ {key}")
-    if parts[0] == "loss" and len(parts) > 2:
-        enabled = sorted(p.split(".", 1)[1] for p in sections if p.startswith("loss."))
-        raise ConfigError(
-            f"options for loss {parts[1]!r}, which is not in mno.loss or takes none: add it first with "
-            f"mno.loss.{parts[1]}=WEIGHT (losses with options in mno.loss: {', '.join(enabled) or 'none'}) @ {key}"
-        )
+    for decl in _plugin_sections():
+        if parts[0] == decl.prefix and len(parts) > 1:
+            raise ConfigError(_not_enabled_hint(decl, parts[1], sections) + f" @ {key}")
     tp = CoreConfig
     for name in parts:
         if not attrs.has(tp):
@@ -251,17 +267,23 @@ def _target_type(key: str, sections: dict[str, _Section]):
     return tp
 
 
-def _feature_hint(family: str, sections: dict[str, _Section]) -> str:
-    """Why ``feature.<family>`` takes no options here: not installed, not enabled or no options."""
-    installed = registry.available("features")
-    enabled = sorted(p.split(".", 1)[1] for p in sections if p.startswith("feature."))
-    if family not in installed:
-        close = difflib.get_close_matches(family, installed, n=1)
+def _plural(label: str) -> str:
+    if label.endswith("y"):
+        return label[:-1] + "ies"
+    return label + ("es" if label.endswith("s") else "s")
+
+
+def _not_enabled_hint(decl: PluginSections, name: str, sections: dict[str, _Section]) -> str:
+    """Why ``<prefix>.<name>`` takes no options here: not installed, not enabled or no options."""
+    installed = registry.available(decl.kind)
+    enabled = sorted(p.split(".", 1)[1] for p in sections if p.startswith(f"{decl.prefix}."))
+    if name not in installed:
+        close = difflib.get_close_matches(name, installed, n=1)
         hint = f" (did you mean {close[0]!r}?)" if close else ""
-        return f"unknown feature family {family!r}{hint}; installed feature families: {', '.join(installed)}"
+        return f"unknown {decl.label} {name!r}{hint}; installed {_plural(decl.label)}: {', '.join(installed)}"
     return (
-        f"feature family {family!r} is not in features or takes no options: enable it with "
-        f"features=[...,{family}] (families with options enabled now: {', '.join(enabled) or 'none'})"
+        f"options for {decl.label} {name!r}, which is not in {decl.enabled_by} or takes none: enable it "
+        f"first with {decl.enable_hint.format(name=name)} (enabled with options now: {', '.join(enabled) or 'none'})"
     )
 
 
@@ -337,14 +359,14 @@ def _structure_all(data: dict, sections: dict[str, _Section]) -> tuple[CoreConfi
             built[path] = structure(raw, section.cls, path)
         except ConfigError as exc:
             errors.append(str(exc))
-    if feature_raw := data.get("feature"):
-        extra = sorted(set(feature_raw) - {p.split(".", 1)[1] for p in sections if p.startswith("feature.")})
-        for family in extra:
-            errors.append(f"{_feature_hint(str(family), sections)} @ feature.{family}")
-    if loss_raw := data.get("loss"):
-        extra = sorted(set(loss_raw) - {p.split(".", 1)[1] for p in sections if p.startswith("loss.")})
-        if extra:
-            errors.append(f"options for losses that are not in mno.loss or take none: {extra} @ loss")
+    for decl in _plugin_sections():
+        raw = data.get(decl.prefix)
+        if not isinstance(raw, dict):
+            continue
+        for name in sorted(
+            set(raw) - {p.split(".", 1)[1] for p in sections if p.startswith(f"{decl.prefix}.")}
+        ):
+            errors.append(f"{_not_enabled_hint(decl, str(name), sections)} @ {decl.prefix}.{name}")
     if not errors:
         errors += _value_errors(built)
     if errors:
@@ -412,7 +434,8 @@ def compose(args=(), *, from_data: dict | None = None) -> ResolvedConfig:
     _apply(data, root_level, None)
     sections = _sections(data)
     rest = [o for o in assignments if o not in root_level]
-    late = [o for o in rest if o.key.split(".")[0] == "loss"]  # loss.<name> exists once mno.loss is set
+    prefixes = {decl.prefix for decl in _plugin_sections()}
+    late = [o for o in rest if o.key.split(".")[0] in prefixes]  # <prefix>.<name> exists once it is enabled
     _apply(data, [o for o in rest if o not in late], sections)
     sections = _sections(data)
     _apply(data, late, sections)

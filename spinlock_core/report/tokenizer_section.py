@@ -18,7 +18,7 @@ from .cells import fmt
 from .model import Figure, RunArtefacts, Section, Table, Text
 from .plotting import subplots, to_png
 
-__all__ = ["tokenizer_section"]
+__all__ = ["tokenizer_section", "vocabulary_verdict"]
 
 KEY, TITLE, ORDER = "tokenizer", "Tokenizer", 30
 #: Shown first in the headline, when the tokenizer reports them. R² before quality (1 - MSE,
@@ -153,6 +153,32 @@ def column_flow(model) -> list:
     return blocks
 
 
+def vocabulary_verdict(metrics: dict) -> str | None:
+    """One plain paragraph: test R², utilization, and the PCA + k-means baseline on the same rows."""
+    r2, util = metrics.get("r2_overall"), metrics.get("utilization_mean")
+    if r2 is None:
+        return None
+    rows = metrics.get("test_rows")
+    where = f"{int(rows)} held-out test operators" if rows else "held-out rows"
+    text = (
+        f"How good the vocabulary is, on {where}: decoded tokens keep R² = {fmt(r2)} of the feature variance"
+    )
+    if util is not None:
+        text += f", and {100 * util:.0f}% of the codes are used"
+    base = metrics.get("pca_kmeans_r2_overall")
+    if base is not None:
+        codes = metrics.get("pca_kmeans_codes")
+        word = "ahead of" if r2 > base else "behind"
+        text += (
+            f". PCA + k-means with the same code budget ({fmt(codes)} codes) on the same rows reaches "
+            f"R² = {fmt(base)}: the tokenizer is {word} it by {fmt(abs(r2 - base))}"
+        )
+    linear = metrics.get("pca_only_r2_overall")
+    if linear is not None:
+        text += f"; the PCA alone, without codes, reaches {fmt(linear)} on these rows"
+    return text + "."
+
+
 def tokenizer_section(run: RunArtefacts) -> Section:
     from ..artefacts import ArtefactError, read_json, reading
     from ..checkpoint import read_metadata
@@ -175,9 +201,14 @@ def tokenizer_section(run: RunArtefacts) -> Section:
         Table(
             columns=("metric", "value"),
             rows=[(k, fmt(v)) for k, v in metrics.items()],
-            caption="Final metrics on the validation rows, from the checkpoint's metadata.",
+            caption="Final metrics on the test rows (held-out operators that training, early stopping "
+            "and the best-epoch choice never saw), from the checkpoint's metadata; `pca_kmeans_*`: the "
+            "PCA + k-means baseline on the same rows.",
         ),
     ]
+    verdict = vocabulary_verdict(metrics)
+    if verdict:
+        blocks.insert(1, Text(verdict))
     spec, model = _load(model_path, meta)
     blocks += column_flow(model)
     features = run.path("features/features.h5")

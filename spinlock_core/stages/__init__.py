@@ -5,7 +5,7 @@ This module is light (specs and config classes only); implementations import on 
 
 from __future__ import annotations
 
-from ..specs import StageSpec
+from ..specs import PluginSections, StageSpec
 from .config import ExtractConfig, GenerateConfig, MNOConfig, ValidateConfig
 
 __all__ = [
@@ -25,7 +25,9 @@ GENERATE = StageSpec(
     summary="Sample θ (scrambled Sobol), draw ICs, roll the operator family out, store an HDF5 dataset.",
     implementation="spinlock_core.stages.generate:run",
     outputs=("dataset/manifest.json",),
-    config_keys=("seed", "domain", "operator", "generate", "features", "feature"),
+    # not features/feature: inline extraction is an optimisation, not the dataset's identity
+    # (the features stage reuses an inline table only where its recorded options match)
+    config_keys=("seed", "domain", "operator", "generate"),
     config_section="generate",
     config_class=GenerateConfig,
 )
@@ -39,6 +41,15 @@ FEATURES = StageSpec(
     config_keys=("features", "feature"),
     config_section="extract",
     config_class=ExtractConfig,
+    plugin_sections=(
+        PluginSections(
+            kind="features",
+            enabled_by="features",
+            prefix="feature",
+            label="feature family",
+            enable_hint="features=[...,{name}]",
+        ),
+    ),
 )
 
 TOKENIZER = StageSpec(
@@ -55,10 +66,20 @@ MNO = StageSpec(
     summary="Train the selected backbone (backbone=NAME) on the stored trajectories with truncated BPTT.",
     implementation="spinlock_core.stages.mno:run",
     requires=("generate",),
+    requires_when="spinlock_core.stages:mno_reads",
     outputs=("mno/model.pt",),
-    config_keys=("seed", "mno", "backbone"),
+    config_keys=("seed", "mno", "backbone", "loss"),
     config_section="mno",
     config_class=MNOConfig,
+    plugin_sections=(
+        PluginSections(
+            kind="losses",
+            enabled_by="mno.loss",
+            prefix="loss",
+            label="loss",
+            enable_hint="mno.loss.{name}=WEIGHT",
+        ),
+    ),
 )
 
 VALIDATE = StageSpec(
@@ -71,3 +92,19 @@ VALIDATE = StageSpec(
     config_section="validate",
     config_class=ValidateConfig,
 )
+
+
+def mno_reads(config) -> tuple[str, ...]:
+    """The stages the ``mno`` stage also reads under ``config``: ``tokenizer`` when a loss of
+    non-zero weight declares ``extras={"reads": ("tokenizer",)}`` (the VQ losses), so the
+    tokenizer runs first and its fingerprint is part of the MNO's."""
+    from .. import registry
+
+    reads: list[str] = []
+    for name, weight in (config.get("mno.loss") or {}).items():
+        if not weight or name not in registry.available("losses"):
+            continue  # an unknown loss is reported when the stage builds its losses
+        for stage in registry.load("losses", name).extras.get("reads", ()):
+            if stage not in reads:
+                reads.append(stage)
+    return tuple(reads)

@@ -19,7 +19,7 @@ from ..sampling import centered_l2_discrepancy, sample_space
 from ..seeding import sample_seed
 from ..storage import SCHEMA_VERSION, STATUS
 from .config import GenerateConfig
-from .features import extract_guarded
+from .features import extract_guarded, family_options
 
 __all__ = ["GenerationSetup", "generate_chunk", "chunk_batches", "simulate", "simulate_states"]
 
@@ -134,6 +134,10 @@ class GenerationSetup:
             for name, family in self.families.items()
         }
 
+    def feature_options(self) -> dict[str, Any]:
+        """``{family: options}`` of the families computed inline (see :func:`family_options`)."""
+        return {name: family_options(self.config, name) for name in self.families}
+
     def root_attrs(self) -> dict[str, Any]:
         """The dataset's attributes, written into every part (computed once per setup)."""
         if self._root_attrs is None:
@@ -169,6 +173,7 @@ class GenerationSetup:
             "centered_l2_discrepancy": centered_l2_discrepancy(self.unit[:rows]),
             "centered_l2_discrepancy_rows": rows,
             "feature_columns": json.dumps(self.feature_columns()),
+            "feature_options": json.dumps(self.feature_options()),
             "derived_names": json.dumps(list(self.info.derived)),
         }
 

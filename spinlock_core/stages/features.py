@@ -3,14 +3,17 @@
 Tables go to ``features/features.h5``: group ``<family>`` holds ``table`` (``[N, D]`` or
 ``[N, T', D]`` float32, NaN where undefined) and the manifest as attributes (``columns``:
 name, unit, scope, aggregate, doc; ``nan_counts`` per column). Families computed inline by
-``generate`` with the same config are copied; the others are computed from the stored
-trajectories (the offline path), batch by batch on the device.
+``generate`` with the same options and columns are copied; the others are computed from the
+stored trajectories (the offline path), batch by batch on the device. Inline extraction is an
+optimisation, not part of the dataset's identity: ``features=`` is not in generate's
+fingerprint, so adding a family to a run extracts it here without regenerating.
 """
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import attrs
 import numpy as np
@@ -23,7 +26,25 @@ from ..interfaces import DomainInfo, FeatureBatch, FeatureFamily, Grid
 from ..params import ParameterSpace
 from ..storage import STATUS, Dataset, temporary_name
 
-__all__ = ["run", "extract_offline", "extract_guarded", "domain_info", "read_table", "open_features"]
+__all__ = [
+    "run",
+    "extract_offline",
+    "extract_guarded",
+    "family_options",
+    "domain_info",
+    "read_table",
+    "open_features",
+]
+
+
+def family_options(config, name: str) -> Any:
+    """The resolved options of feature family ``name`` (defaults filled in) as JSON values, or
+    ``None`` for a family without options; ``generate`` records them in the dataset's
+    ``feature_options`` attribute, and an inline table is reused only where they are equal."""
+    section = config.sections.get(f"feature.{name}")
+    if section is None or not attrs.has(type(section)):
+        return None
+    return json.loads(json.dumps(attrs.asdict(section), sort_keys=True, default=str))
 
 
 def domain_info(ds: Dataset) -> DomainInfo:
@@ -129,13 +150,40 @@ def extract_offline(ds: Dataset, families: dict[str, FeatureFamily], device, bat
     return {name: np.concatenate(parts) for name, parts in out.items()}
 
 
-def _reusable(ds: Dataset, config, name: str, manifest: list[dict]) -> bool:
-    """An inline table is reused only if made with the same options and the same manifest."""
-    made = load_yaml(ds.attrs["config"])
-    stored = json.loads(ds.attrs.get("feature_columns", "{}")).get(name)
-    return (
-        made.get("feature", {}).get(name) == (config.data.get("feature") or {}).get(name)
-        and stored == manifest
+def _inline_mismatch(ds: Dataset, config, name: str, manifest: list[dict]) -> str | None:
+    """Why the inline table of ``name`` cannot be reused (``None``: it can): it must have been
+    made with the same resolved options and the same column manifest."""
+    attrs_ = ds.attrs
+    if "feature_options" in attrs_:
+        made = json.loads(attrs_["feature_options"]).get(name)
+        now = family_options(config, name)
+    else:  # a dataset written before feature_options was recorded: the options as written
+        made = (load_yaml(attrs_["config"]).get("feature") or {}).get(name)
+        now = (config.data.get("feature") or {}).get(name)
+    if made != now:
+        return f"computed inline with feature.{name}={json.dumps(made)}, asked for {json.dumps(now)}"
+    if json.loads(attrs_.get("feature_columns", "{}")).get(name) != manifest:
+        return "computed inline with other columns"
+    return None
+
+
+def _not_extractable(ds: Dataset, todo: list[str], why: dict[str, str | None], reuse: bool) -> DatasetError:
+    """The error for families neither reusable from the inline tables nor extractable offline."""
+    names = ", ".join(todo)
+    it = "it" if len(todo) == 1 else "them"
+    reasons = "; ".join(f"{n}: {why[n]}" for n in todo if why.get(n))
+    skipped = [n for n in todo if n in why and why[n] is None]  # reusable, but reuse_inline=false
+    hint = (
+        f"; {', '.join(skipped)} can be reused with extract.reuse_inline=true"
+        if skipped and not reuse
+        else ""
+    )
+    return DatasetError(
+        f"feature famil{'y' if len(todo) == 1 else 'ies'} {names} cannot be extracted: {ds.path} "
+        f"stores no trajectories (generate.store_trajectories=false) and generate did not compute "
+        f"{it} inline with these options{f' ({reasons})' if reasons else ''}{hint}. To add {it}, "
+        f"regenerate in a new run directory (run.name=NEW) with {names} in features=[...] "
+        f"(computed inline) or with generate.store_trajectories=true"
     )
 
 
@@ -220,13 +268,16 @@ def run(context) -> None:
         info_ = domain_info(ds)
         manifests = {name: [attrs.asdict(c) for c in fam.columns(info_)] for name, fam in families.items()}
         inline = {k.split("/", 1)[1] for k in ds if k.startswith("features/") and k.count("/") == 1}
-        reuse = {
-            n for n in families if cfg.reuse_inline and n in inline and _reusable(ds, config, n, manifests[n])
-        }
+        why = {n: _inline_mismatch(ds, config, n, manifests[n]) for n in families if n in inline}
+        reuse = {n for n in families if cfg.reuse_inline and n in inline and why[n] is None}
         tables = {name: ds.read(f"features/{name}") for name in reuse}
         todo = {n: f for n, f in families.items() if n not in reuse}
         if reuse:
             info(f"features computed inline by generate, reused: {', '.join(sorted(reuse))}")
+        if todo and not ds.has("trajectories"):
+            raise _not_extractable(ds, list(todo), why, cfg.reuse_inline)
+        if todo:
+            info(f"features extracted from the stored trajectories: {', '.join(todo)}")
         tables |= extract_offline(ds, todo, context.device, cfg.batch_size)
         for name, family in families.items():
             _check(family, manifests[name], tables[name], name)

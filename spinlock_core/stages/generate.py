@@ -119,9 +119,12 @@ def run(context) -> None:
     root = context.path("dataset")
     r, world = rank(), world_size()
     init_distributed(setup.device)
+    # the families computed inline are not in the stage's fingerprint, but a resumed dataset
+    # must hold them in every part: an interrupted run resumes only with the same ones
+    key = f"{context.fingerprint}:{json.dumps(setup.feature_options(), sort_keys=True)}"
     if r == 0:
-        _check_disk(setup, root, context.fingerprint)
-        _check_progress_file(root, context.fingerprint, context.config.core.run.force)
+        _check_disk(setup, root, key)
+        _check_progress_file(root, key, context.config.core.run.force)
     barrier()
     parts_dir = root / "parts" / f"rank{r}"
     block = rank_block(cfg.n_samples, r, world)

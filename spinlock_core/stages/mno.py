@@ -11,7 +11,9 @@ gradients are averaged with one all-reduce per optimizer step (after the whole T
 a rollout calls the model once per step, so bucketed DDP hooks would fire per window). Rank 0
 validates, logs and writes checkpoints.
 
-Checkpoints (``mno/checkpoints/``) hold model, losses, optimizer, scheduler, epoch, position in
+Checkpoints (``mno/checkpoints/step_<optimizer step>.pt``, written every ``mno.save_every``
+steps, every ``mno.checkpoint_minutes`` and at the end of each epoch after its validation; the
+``mno.keep`` furthest into training are kept) hold model, losses, optimizer, scheduler, epoch, position in
 the epoch, RNG states, history and normalisation, load with ``weights_only=True`` and are
 written atomically. Every random choice derives from the seed and the epoch, and RNG states are
 saved, so a run resumed from any checkpoint continues exactly as if it had not stopped. A
@@ -22,7 +24,6 @@ and dataset (a digest of ``dataset/manifest.json``); otherwise the checkpoints a
 
 from __future__ import annotations
 
-import contextlib
 import json
 import math
 import re
@@ -37,7 +38,8 @@ from ..checkpoint import load_checkpoint, read_metadata, save_checkpoint
 from ..console import info, progress, warn
 from ..distributed import barrier, init_distributed, is_rank0, rank, world_size
 from ..errors import DatasetError, SpinlockError
-from ..interfaces import LossContext, LossSetup
+from ..interfaces import LossSetup
+from ..mno_loop import autocast_for, noise_source, precision_for, train_step
 from ..seeding import generator_for, sample_seed
 from ..storage import Dataset
 from .mno_data import make_targets, split_pairs
@@ -53,20 +55,30 @@ class NonFiniteError(SpinlockError):
     exit_code = 1
 
 
-def _schedule(warmup: int, total: int):
-    def factor(step: int) -> float:
-        if step < warmup:
-            return (step + 1) / warmup
-        progress_ = (step - warmup) / max(1, total - warmup)
-        return 0.5 * (1 + math.cos(math.pi * min(1.0, progress_)))
+def _scheduler(optimizer, warmup: int, total: int):
+    """Linear warm-up from ``lr / warmup`` to ``lr`` over ``warmup`` steps, then cosine decay to 0
+    at step ``total`` (torch's ``SequentialLR`` of ``LinearLR`` and ``CosineAnnealingLR``)."""
+    from torch.optim.lr_scheduler import CosineAnnealingLR, LinearLR, SequentialLR
 
-    return factor
+    cosine = CosineAnnealingLR(optimizer, T_max=max(1, total - warmup))
+    if warmup == 0:
+        return cosine
+    linear = LinearLR(optimizer, start_factor=1 / warmup, end_factor=1.0, total_iters=max(1, warmup - 1))
+    return SequentialLR(optimizer, [linear, cosine], milestones=[warmup])
 
 
-def _history(u0, history: int):
-    import torch
-
-    return torch.cat([u0] * history, dim=1)
+def _load_scheduler(scheduler, state: dict) -> None:
+    """Restore ``scheduler`` from a checkpoint; one saved by the former ``LambdaLR`` schedule
+    (``lr_lambdas`` in its state) is replayed, the rate depending on the step count alone."""
+    if "lr_lambdas" not in state:
+        scheduler.load_state_dict(state)
+        return
+    for group, lr in zip(scheduler.optimizer.param_groups, scheduler.get_last_lr(), strict=True):
+        group["lr"] = lr
+    with warnings.catch_warnings():  # "scheduler.step() before optimizer.step()"
+        warnings.simplefilter("ignore", UserWarning)
+        for _ in range(state["last_epoch"]):
+            scheduler.step()
 
 
 def _latest(folder: Path) -> Path | None:
@@ -105,26 +117,30 @@ def _why_not_resume(meta: dict, meta_config: dict, origin: dict) -> str | None:
 
 
 def _prune(folder: Path, keep: int) -> None:
-    steps = sorted((int(m.group(2)), p) for p in folder.glob("step_*.pt") if (m := _STEP.match(p.name)))
-    for _, path in steps[:-keep]:
+    """Keep the ``keep`` checkpoints furthest into training (by optimizer step), delete the rest."""
+    found = []
+    for path in folder.glob("*.pt"):
+        if not (m := _STEP.match(path.name)):
+            continue
+        if m.group(1) == "step":
+            step = int(m.group(2))
+        else:  # an older run's epoch_* name: its step is in the metadata
+            try:
+                step = int(read_metadata(path)["step"])
+            except (SpinlockError, OSError, ValueError, KeyError, TypeError):
+                step = -1
+        found.append((step, m.group(1) == "epoch", path.name, path))
+    for *_, path in sorted(found)[:-keep]:
         path.unlink(missing_ok=True)
         path.with_suffix(".json").unlink(missing_ok=True)
 
 
 def _precision(cfg, device) -> str:
-    import torch
-
-    if cfg.precision == "auto":
-        return "bf16" if torch.device(device).type == "cuda" else "fp32"
-    return cfg.precision
+    return precision_for(cfg.precision, device)
 
 
 def _autocast(precision: str, device):
-    import torch
-
-    if precision == "bf16":
-        return torch.autocast(torch.device(device).type, dtype=torch.bfloat16)
-    return contextlib.nullcontext()
+    return autocast_for(precision, device)()
 
 
 def build_losses(config, cfg, setup: LossSetup) -> dict:
@@ -149,67 +165,30 @@ def build_losses(config, cfg, setup: LossSetup) -> dict:
     return losses
 
 
-def tbptt_step(model, u0, targets, theta, cfg, losses, *, samples=None, realizations=None, autocast=None):
-    """Roll out over the horizon and backpropagate window by window.
+def tbptt_step(
+    model, u0, targets, theta, cfg, losses, *, samples=None, realizations=None, autocast=None, noise=None
+):
+    """Roll out over the horizon and backpropagate window by window (no optimizer step).
 
-    Returns ``(total loss, logs, finite)``. ``windowed``: each window's loss is backpropagated
-    at the window's end and the state is detached, so no gradient crosses a window boundary;
-    ``full``: one graph over the horizon; ``last``: only the last window has a graph and a
-    loss. A non-finite window loss stops the rollout without a backward (``finite`` False).
+    Returns ``(total loss, logs, finite)``; see :func:`spinlock_core.mno_loop.train_step`, which
+    the stage runs (this is that step without clipping or optimizer, for tests and tools).
     """
-    import torch
-
-    autocast = autocast or contextlib.nullcontext
-    steps, window, mode = targets.shape[1], cfg.tbptt.window, cfg.tbptt.mode
-    bounds = [(s, min(s + window, steps)) for s in range(0, steps, window)]
-    supervised_steps = steps if mode != "last" else bounds[-1][1] - bounds[-1][0]
-    state, channels = _history(u0, cfg.history), u0.shape[1]
-    total, graph, logs = 0.0, 0.0, {}
-    for start, stop in bounds:
-        supervised = mode != "last" or stop == steps
-        if supervised and cfg.noise_std > 0:
-            state = state + cfg.noise_std * torch.randn_like(state)
-        start_state = state[:, -channels:].detach()
-        with torch.set_grad_enabled(supervised), autocast():
-            preds = []
-            for _ in range(start, stop):
-                nxt = model(state, theta, None)
-                preds.append(nxt)
-                state = torch.cat([state[:, channels:], nxt], dim=1)
-        if not supervised:
-            state = state.detach()
-            continue
-        pred = torch.stack(preds, dim=1).float()
-        ctx = LossContext(
-            window=(start, stop),
-            horizon=steps,
-            supervised_steps=supervised_steps,
-            u0=u0,
-            theta=theta,
-            samples=samples,
-            realizations=realizations,
-            training=True,
-            state=start_state,
-            target_state=u0 if start == 0 else targets[:, start - 1],
-        )
-        loss = 0.0
-        for name, (weight, fn) in losses.items():
-            value, sub = fn(pred, targets[:, start:stop], ctx)
-            loss = loss + weight * value
-            logs[f"loss_{name}"] = logs.get(f"loss_{name}", 0.0) + float(value.detach())
-            for key, v in sub.items():
-                logs[f"{name}_{key}"] = logs.get(f"{name}_{key}", 0.0) + v / len(bounds)
-        if not torch.isfinite(loss.detach()):
-            return float("nan"), logs, False
-        total += float(loss.detach())
-        if mode == "full":
-            graph = graph + loss
-        else:
-            loss.backward()
-            state = state.detach()
-    if mode == "full":
-        graph.backward()
-    return total, logs, True
+    result = train_step(
+        model,
+        u0,
+        targets,
+        theta,
+        losses,
+        window=cfg.tbptt.window,
+        mode=cfg.tbptt.mode,
+        history=cfg.history,
+        autocast=autocast,
+        noise=noise,
+        state_noise_std=cfg.noise_std,
+        samples=samples,
+        realizations=realizations,
+    )
+    return result.loss, result.logs, result.finite
 
 
 def _allreduce_gradients(params, world: int) -> None:
@@ -226,6 +205,15 @@ def _allreduce_gradients(params, world: int) -> None:
         n = g.numel()
         p.grad = flat[offset : offset + n].view_as(p).clone()
         offset += n
+
+
+def _from_rank0(value):
+    """``value`` as rank 0 has it, on every rank."""
+    import torch.distributed as dist
+
+    box = [value]
+    dist.broadcast_object_list(box, src=0)
+    return box[0]
 
 
 def _rank_pairs(order: np.ndarray, b: int, batch_size: int, r: int, world: int) -> np.ndarray:
@@ -262,6 +250,7 @@ def train(context, *, stop_after_steps: int | None = None) -> dict:
     from .mno_eval import evaluate, validation_errors, write_figures
 
     config, cfg, device = context.config, context.section("mno"), context.device
+    seed = config.core.seed
     name = config.get("backbone.name")
     if not name:
         raise registry.UnknownPluginError(
@@ -325,11 +314,18 @@ def train(context, *, stop_after_steps: int | None = None) -> dict:
     optimizer = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
     order_size = len(train_pairs) + (-len(train_pairs)) % world
     batches_per_epoch = math.ceil(order_size / (cfg.batch_size * world))
-    scheduler = torch.optim.lr_scheduler.LambdaLR(
-        optimizer, _schedule(cfg.warmup_steps, cfg.epochs * batches_per_epoch)
-    )
+    scheduler = _scheduler(optimizer, cfg.warmup_steps, cfg.epochs * batches_per_epoch)
     precision = _precision(cfg, device)
     step_model = torch.compile(model) if cfg.compile else model
+    autocast = autocast_for(precision, device)
+
+    def sync(finite: bool) -> bool:
+        """Average the gradients over ranks; the step is finite only if it is on every rank."""
+        _allreduce_gradients(params, world)
+        flag = torch.tensor([float(finite)], device=device)
+        torch.distributed.all_reduce(flag, op=torch.distributed.ReduceOp.MIN)
+        return bool(flag.item())
+
     state = {
         "epoch": 0,
         "position": 0,
@@ -346,7 +342,7 @@ def train(context, *, stop_after_steps: int | None = None) -> dict:
         for loss_name, (_, fn) in losses.items():
             fn.load_state_dict(saved["losses"].get(loss_name, {}))
         optimizer.load_state_dict(saved["optimizer"])
-        scheduler.load_state_dict(saved["scheduler"])
+        _load_scheduler(scheduler, saved["scheduler"])
         state = {k: saved[k] for k in state}
         _set_rng_state(saved["rng"], device)
         info(f"resuming from {latest.name} (epoch {state['epoch']}, step {state['step']})")
@@ -401,27 +397,34 @@ def train(context, *, stop_after_steps: int | None = None) -> dict:
             for b in range(state["position"], batches_per_epoch):
                 pairs = _rank_pairs(order, b, cfg.batch_size, r, world)
                 u0, targets, theta = data.batch(pairs, steps)
-                optimizer.zero_grad(set_to_none=True)
-                loss, logs, finite = tbptt_step(
+                noise = noise_source(
+                    model,
+                    u0,
+                    config.core.seed,
+                    pairs[:, 0] * data.realizations + pairs[:, 1],
+                    f"mno.noise.epoch{epoch}",
+                )
+                result = train_step(
                     step_model,
                     u0,
                     targets,
                     theta,
-                    cfg,
                     losses,
+                    window=cfg.tbptt.window,
+                    mode=cfg.tbptt.mode,
+                    history=cfg.history,
+                    optimizer=optimizer,
+                    params=params,
+                    grad_clip=cfg.grad_clip,
+                    autocast=autocast,
+                    noise=noise,
+                    state_noise_std=cfg.noise_std,
                     samples=pairs[:, 0],
                     realizations=pairs[:, 1],
-                    autocast=lambda: _autocast(precision, device),
+                    sync=sync if distributed else None,
                 )
-                if distributed:
-                    _allreduce_gradients(params, world)
-                    flag = torch.tensor([float(finite)], device=device)
-                    torch.distributed.all_reduce(flag, op=torch.distributed.ReduceOp.MIN)
-                    finite = bool(flag.item())
-                norm = torch.nn.utils.clip_grad_norm_(params, cfg.grad_clip or float("inf"))
-                finite = finite and bool(torch.isfinite(norm))
+                loss, logs, finite = result.loss, result.logs, result.finite
                 if finite:
-                    optimizer.step()
                     sums = dict(state["sums"])
                     for key, value in {"train_loss": loss, **logs}.items():
                         sums[key] = sums.get(key, 0.0) + value
@@ -451,15 +454,22 @@ def train(context, *, stop_after_steps: int | None = None) -> dict:
             count = state["count"]
             metrics = {"epoch": epoch + 1, "step": state["step"], "skipped_steps": state["skipped"]}
             metrics |= {k: v / count for k, v in state["sums"].items()} if count else {"train_loss": None}
-            metrics |= validation_errors(model, data, val_pairs, cfg, steps, precision, device)
+            # Rank 0 validates (the whole split); the other ranks receive its figures.
+            val = (
+                validation_errors(model, data, val_pairs, cfg, steps, precision, device, seed)
+                if is_rank0()
+                else None
+            )
+            metrics |= _from_rank0(val) if distributed else val
             state.update(epoch=epoch + 1, position=0, history=[*state["history"], metrics], sums={}, count=0)
             state["rng"] = _rng_state(device)
             if state["best"] is None or metrics["val_rel_l2"] < state["best"]:
                 state["best"] = metrics["val_rel_l2"]
                 save(out / "best_model.pt")
-            save(folder / f"epoch_{epoch + 1:04d}.pt")
+            save(folder / f"step_{state['step']:08d}.pt")  # supersedes a step save at this step
             saved_at = time.monotonic()
             if is_rank0():
+                _prune(folder, cfg.keep)
                 info(
                     f"epoch {epoch + 1}: "
                     + ", ".join(f"{k} {v:.4g}" for k, v in metrics.items() if isinstance(v, float))
@@ -468,7 +478,7 @@ def train(context, *, stop_after_steps: int | None = None) -> dict:
     result = state["history"][-1] if state["history"] else {}
     if is_rank0():
         (out / "metrics.json").write_text(json.dumps(state["history"], indent=2))
-        evaluation = evaluate(model, data, val_pairs, cfg, steps, precision, device)
+        evaluation = evaluate(model, data, val_pairs, cfg, steps, precision, device, seed)
         (out / "evaluation.json").write_text(json.dumps(evaluation, indent=2))
         write_figures(
             model,
@@ -481,6 +491,7 @@ def train(context, *, stop_after_steps: int | None = None) -> dict:
             out / "figures",
             state["history"],
             evaluation,
+            seed=seed,
         )
         result = {**result, "evaluation": evaluation["summary"]}
     barrier()

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..mno_loop import autocast_for, noise_source, rollout
 from ..report.model import write_captions
 from ..verdicts import summary_verdict
 from .mno_data import _Targets
@@ -28,30 +29,26 @@ from .mno_data import _Targets
 __all__ = ["validation_errors", "evaluate", "write_figures", "rollout_batches"]
 
 
-def _rollout(model, u0, theta, steps: int, history: int, autocast):
+def rollout_batches(
+    model, data: _Targets, pairs: np.ndarray, cfg, steps: int, precision: str, device, seed: int = 0
+):
+    """Yield ``(pairs, u0, pred, true)`` per batch, denormalised, ``pred``/``true`` ``[B, T, C, H, W]``.
+
+    The rollouts are :func:`spinlock_core.mno_loop.rollout`'s; a backbone with noise inputs
+    draws each trajectory's noise from its own generator (stream ``mno.val_noise``), so every
+    epoch's validation sees the same noise.
+    """
     import torch
-
-    state, channels, preds = torch.cat([u0] * history, dim=1), u0.shape[1], []
-    with torch.no_grad(), autocast:
-        for _ in range(steps):
-            nxt = model(state, theta, None)
-            preds.append(nxt.float())
-            state = torch.cat([state[:, channels:], nxt], dim=1)
-    return torch.stack(preds, dim=1)
-
-
-def rollout_batches(model, data: _Targets, pairs: np.ndarray, cfg, steps: int, precision: str, device):
-    """Yield ``(pairs, u0, pred, true)`` per batch, denormalised, ``pred``/``true`` ``[B, T, C, H, W]``."""
-    import torch
-
-    from .mno import _autocast
 
     mean = torch.as_tensor(data.mean, dtype=torch.float32, device=device)[None, None, :, None, None]
     std = torch.as_tensor(data.std, dtype=torch.float32, device=device)[None, None, :, None, None]
+    autocast = autocast_for(precision, device)
     for start in range(0, len(pairs), cfg.batch_size):
         chunk = pairs[start : start + cfg.batch_size]
         u0, targets, theta = data.batch(chunk, steps)
-        pred = _rollout(model, u0, theta, steps, cfg.history, _autocast(precision, device))
+        keys = chunk[:, 0] * data.realizations + chunk[:, 1]
+        noise = noise_source(model, u0, seed, keys, "mno.val_noise")
+        pred = rollout(model, u0, theta, steps, history=cfg.history, noise=noise, autocast=autocast)
         yield chunk, u0[:, None] * std + mean, pred * std + mean, targets * std + mean
 
 
@@ -72,13 +69,13 @@ def _mean_field(u0):
     return u0.mean(dim=(-2, -1), keepdim=True).expand_as(u0)
 
 
-def validation_errors(model, data, pairs, cfg, steps, precision, device) -> dict:
+def validation_errors(model, data, pairs, cfg, steps, precision, device, seed: int = 0) -> dict:
     """The per-epoch validation figures: rollout relative L2 (mean, final step) and persistence's."""
     import torch
 
     model.eval()
     err, base = [], []
-    for _, u0, pred, true in rollout_batches(model, data, pairs, cfg, steps, precision, device):
+    for _, u0, pred, true in rollout_batches(model, data, pairs, cfg, steps, precision, device, seed):
         err.append(_rel_l2(pred, true))
         base.append(_rel_l2(u0.expand_as(true), true))
     err, base = torch.cat(err).mean(0), torch.cat(base).mean(0)
@@ -89,7 +86,7 @@ def validation_errors(model, data, pairs, cfg, steps, precision, device) -> dict
     }
 
 
-def evaluate(model, data, pairs, cfg, steps, precision, device) -> dict:
+def evaluate(model, data, pairs, cfg, steps, precision, device, seed: int = 0) -> dict:
     """Errors per horizon step for the model and the baselines, and their means (``summary``)."""
     import torch
 
@@ -97,7 +94,7 @@ def evaluate(model, data, pairs, cfg, steps, precision, device) -> dict:
     keys = ("rel_l2", "vrmse", "persistence", "zero", "persistence_vrmse", "zero_rel_l2", "mean_field_rel_l2")
     curves: dict[str, list] = {k: [] for k in (*keys, "mean_field_vrmse")}
     by_sample: dict[int, list] = {}
-    for chunk, u0, pred, true in rollout_batches(model, data, pairs, cfg, steps, precision, device):
+    for chunk, u0, pred, true in rollout_batches(model, data, pairs, cfg, steps, precision, device, seed):
         curves["rel_l2"].append(_rel_l2(pred, true))
         curves["vrmse"].append(_vrmse(pred, true))
         curves["persistence"].append(_rel_l2(u0.expand_as(true), true))
@@ -149,7 +146,7 @@ def _distributional(by_sample: dict) -> dict:
 
 
 def write_figures(
-    model, data, pairs, cfg, steps, precision, device, folder, history, evaluation=None
+    model, data, pairs, cfg, steps, precision, device, folder, history, evaluation=None, seed: int = 0
 ) -> list:
     """PNGs: training curves, error vs horizon, and predicted-vs-true rollouts of a few trajectories."""
     import matplotlib
@@ -192,7 +189,7 @@ def write_figures(
     if not len(shown):
         _write_captions(folder, written)
         return written
-    chunk, u0, pred, true = next(rollout_batches(model, data, shown, cfg, steps, precision, device))
+    chunk, u0, pred, true = next(rollout_batches(model, data, shown, cfg, steps, precision, device, seed))
     times = np.unique(np.linspace(0, steps - 1, min(5, steps)).round().astype(int))
     for row, (sample, realization) in enumerate(chunk):
         fig, axes = plt.subplots(3, len(times), figsize=(2.3 * len(times), 6.6), squeeze=False)

@@ -1,8 +1,10 @@
 """The ``tokenizer`` stage: fit the selected tokenizer on the feature tables of the run.
 
-Generic over tokenizers (``spinlock.tokenizers``): the table is every per-sample feature family
-of ``features/features.h5``, columns named ``<family>/<column>``; the tokenizer decides which it
-uses (its config), how it imputes NaNs and how it scales. Training checkpoints after every
+Generic over tokenizers (``spinlock.tokenizers``, each a
+:class:`~spinlock_core.interfaces.Tokenizer`, checked when its plugin loads): the table is
+every per-sample feature family of ``features/features.h5``, columns named
+``<family>/<column>``; the tokenizer decides which it uses (its config), how it imputes NaNs
+and how it scales. Training checkpoints after every
 epoch to ``tokenizer/checkpoint.pt`` and resumes from it when the stage is run again, but only
 when ``tokenizer/checkpoint.origin.json`` shows it was made by the same stage fingerprint and the
 same feature table (a digest of its values); any other checkpoint is moved to
@@ -104,9 +106,21 @@ def run(context) -> None:
         from ..specs import import_object
 
         import_object(spec.extras["dashboards"])(tokenizer, out / "dashboards")
-    final = (tokenizer.metrics or {}).get("final") or {}
+    metrics = tokenizer.metrics or {}
+    final = metrics.get("final") or {}
     shown = [f"  {k:<24} {float(v):.4g}" for k, v in final.items() if isinstance(v, (int, float))]
-    info("\n".join([f"tokenizer {name}: {table.shape[0]} samples x {table.shape[1]} columns", *shown]))
+    sizes = metrics.get("split_sizes") or {}
+    split = (
+        f" (split {'/'.join(str(sizes[k]) for k in ('train', 'val', 'test'))} train/val/test" if sizes else ""
+    )
+    head = f"tokenizer {name}: {table.shape[0]} samples x {table.shape[1]} columns{split}"
+    head += "; metrics on the test rows)" if split else ""
+    for base, row in (metrics.get("baselines") or {}).items():
+        if isinstance(row, dict) and "r2_overall" in row:
+            shown.append(
+                f"  baseline {base}: r2_overall {row['r2_overall']:.4g} with {row.get('codes')} codes"
+            )
+    info("\n".join([head, *shown]))
     dropped = (tokenizer.metrics or {}).get("dropped_columns") or {}
     if dropped:
         kinds = [r.split(":")[0].split(" of ")[0] for r in dropped.values()]

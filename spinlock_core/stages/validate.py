@@ -13,8 +13,8 @@ denormalised). Both go through the same code from there on:
 * the enabled feature families on both trajectory sets, compared column by column with the
   two-sample KS statistic and the Wasserstein-1 distance (families of θ and u0 alone are
   identical by construction and skipped);
-* the run's tokenizer (any ``spinlock.tokenizers`` plugin with ``load``, ``encode``,
-  ``reconstruct`` and ``scale``) on both feature tables: reconstruction error, per-codebook
+* the run's tokenizer (any ``spinlock.tokenizers`` plugin: the
+  :class:`~spinlock_core.interfaces.Tokenizer` interface) on both feature tables: reconstruction error, per-codebook
   Jensen-Shannon divergence of the token histograms (bits) and paired token agreement.
 
 Outputs in ``validate/``: ``report.json``, ``report.md`` and PNGs. A deterministic MNO run on a
@@ -37,6 +37,7 @@ from ..console import info, progress
 from ..distributed import is_rank0
 from ..errors import CheckpointError, StageError
 from ..interfaces import FeatureBatch
+from ..mno_loop import rollout as rollout_mno
 from ..params import ParameterSpace
 from ..rollout import rollout
 from ..sampling import sample_space
@@ -114,14 +115,10 @@ def load_mno(path, device, space: ParameterSpace):
 
 
 def _tokenizer(path):
-    name = read_metadata(path).get("name")
-    if not name:
-        raise CheckpointError(f"{path} names no tokenizer implementation")
-    tokenizer = registry.load("tokenizers", name).load_implementation().load(path, device="cpu")
-    missing = [m for m in ("encode", "reconstruct", "scale") if not callable(getattr(tokenizer, m, None))]
-    if missing:
-        raise StageError(f"tokenizer {name!r} lacks {missing}, which validate needs")
-    return name, tokenizer
+    from ..tokenizers import load_tokenizer
+
+    tokenizer = load_tokenizer(path, device="cpu")  # a checked spinlock_core.interfaces.Tokenizer
+    return read_metadata(path)["name"], tokenizer
 
 
 def _simulate(setup, indices: np.ndarray, theta: dict, seed: int, stride: int):
@@ -167,14 +164,9 @@ def mno_predictor(model, mean, std, history: int, bound: float, seed: int) -> Ca
         reps = m if stochastic else 1
         theta = {k: v.repeat_interleave(reps) for k, v in batch.theta_tensors.items()}
         u = u0.repeat_interleave(reps, dim=0)
-        state, channels, states = torch.cat([u] * history, dim=1), u.shape[1], [u]
-        with torch.no_grad():
-            for _ in range(t - 1):
-                noise = make_noise(u, gen) if stochastic else None
-                nxt = model(state, theta, noise).float()
-                states.append(nxt)
-                state = torch.cat([state[:, channels:], nxt], dim=1)
-        pred = torch.stack(states, dim=1) * sd[:, None] + mu[:, None]  # [B*reps, T, C, H, W]
+        noise = (lambda _t: make_noise(u, gen)) if stochastic else None
+        states = rollout_mno(model, u, theta, t - 1, history=history, noise=noise)
+        pred = torch.cat([u[:, None], states], dim=1) * sd[:, None] + mu[:, None]  # [B*reps, T, C, H, W]
         bad = (~torch.isfinite(pred) | (pred.abs() > bound)).flatten(2).any(dim=2)  # [B*reps, T]
         after = bad.cumsum(dim=1) > 0
         pred = torch.where(after[:, :, None, None, None], torch.full_like(pred, float("nan")), pred)

@@ -34,6 +34,7 @@ def _nav_pages(entries) -> set[str]:
 
 def test_every_docs_page_is_in_the_navigation():
     nav = _nav_pages(yaml.safe_load((ROOT / "mkdocs.yml").read_text())["nav"])
-    pages = {p.name for p in (ROOT / "docs").glob("*.md")}
+    docs = ROOT / "docs"
+    pages = {p.relative_to(docs).as_posix() for p in docs.rglob("*.md")}
     assert pages - nav == set(), "add these pages to the nav of mkdocs.yml"
     assert nav - pages == set(), "mkdocs.yml names pages that do not exist"

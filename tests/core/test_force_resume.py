@@ -90,7 +90,7 @@ def test_force_after_a_change_of_the_dataset_retrains_the_mno_from_nothing(cli, 
     assert "resuming" not in _text(again)
     new = _weights(tmp_path / "mno" / "model.pt")
     assert any(not torch.equal(old[k], new[k]) for k in old)  # was: bitwise the old run's weights
-    assert _replaced(tmp_path, "*/mno/checkpoints/epoch_0001.pt")
+    assert _replaced(tmp_path, "*/mno/checkpoints/step_*.pt")  # named by optimizer step
 
 
 def test_an_mno_checkpoint_of_another_dataset_is_not_resumed(tmp_path, capsys):

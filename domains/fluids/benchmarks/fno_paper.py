@@ -42,6 +42,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from spinlock_core.mno_loop import autocast_for, train_step
+
 PAPER = {"FNO-3D": 0.0086, "FNO-2D": 0.0128, "U-Net": 0.0245, "TF-Net": 0.0225, "ResNet": 0.0701}
 
 
@@ -55,8 +57,7 @@ def _sync(device: torch.device) -> None:
 
 def preset_setup(args):
     """Domain, operator and stored grid of the ``fno_ns_1e-3`` preset, with this run's overrides."""
-    from spinlock_core import registry
-    from spinlock_core.config import compose
+    from spinlock_core.api import compose, load_plugin
 
     preset = compose(["domain=fluids", "preset=fno_ns_1e-3"])
     # The preset's solver grid at the preset's stored grid; else solve on the stored grid.
@@ -67,15 +68,15 @@ def preset_setup(args):
     if args.dt is not None:
         overrides.append(f"operator.dt={args.dt}")
     config = compose(overrides)
-    domain = registry.load("domains", "fluids").create(config.section("domain"))
-    operator = registry.load("operators", "navier_stokes").create(config.section("operator"))
+    domain = load_plugin("domains", "fluids").create(config.section("domain"))
+    operator = load_plugin("operators", "navier_stokes").create(config.section("operator"))
     return domain, operator, domain.grid(args.grid, operator), config
 
 
 def generate(args, device):
     """``(vorticity [N, 1 + t_in + t_out, H, W]`` (state k at t = k), θ of one sample (all are
     equal), a description with timings, the parameter space)``."""
-    from spinlock_core.rollout import rollout
+    from spinlock_core.api import rollout
 
     domain, operator, grid, config = preset_setup(args)
     n = args.n_train + args.n_test
@@ -119,7 +120,7 @@ def generate(args, device):
 
 def build_model(name: str, args, space, device):
     """``(model, description)`` through the ``spinlock.backbones`` entry point of ``name``."""
-    from spinlock_core import registry
+    from spinlock_core.api import load_plugin
 
     if name == "u_afno":
         overrides = dict(_key_value(kv) for kv in args.u_afno_set)
@@ -134,7 +135,7 @@ def build_model(name: str, args, space, device):
         preset = "small"  # every size field is overridden
     else:
         raise ValueError(f"unknown model {name!r}; valid: u_afno, fno")
-    spec = registry.load("backbones", name)
+    spec = load_plugin("backbones", name)
     options = spec.config_class(overrides=overrides)
     model, config = spec.load_implementation()(
         options, preset_name=preset, channels=1, history=args.t_in, parameter_space=space, device=device
@@ -158,18 +159,29 @@ def _key_value(text: str) -> tuple[str, object]:
     return key, yaml.safe_load(value)
 
 
-def rollout_model(model, x, theta, steps: int, checkpoint: bool = False):
-    """Autoregressive prediction ``[B, steps, H, W]`` from the ``t_in`` frames ``x [B, t_in, H, W]``."""
-    from torch.utils.checkpoint import checkpoint as ckpt
+def rollout_model(model, x, theta, steps: int, checkpoint: bool = False, autocast=None):
+    """Autoregressive prediction ``[B, steps, H, W]`` from the ``t_in`` frames ``x [B, t_in, H, W]``
+    (the core's one rollout loop, :func:`spinlock_core.mno_loop.rollout_windows`, as one window
+    with a graph over the whole horizon when gradients are on)."""
+    from spinlock_core.mno_loop import rollout_windows
 
-    state, preds = x, []
-    for _ in range(steps):
-        nxt = (
-            ckpt(model, state, theta, None, use_reentrant=False) if checkpoint else model(state, theta, None)
-        )
-        preds.append(nxt[:, 0])
-        state = torch.cat([state[:, 1:], nxt.to(state.dtype)], dim=1)
-    return torch.stack(preds, dim=1)
+    (only,) = rollout_windows(
+        model,
+        x[:, :, None],
+        theta,
+        steps,
+        window=steps,
+        mode="full",
+        history=x.shape[1],
+        autocast=autocast,
+        checkpoint=checkpoint,
+    )
+    return only.pred[:, :, 0]
+
+
+def _sum_rel_l2(pred, true, _ctx):
+    """The paper's training loss: relative L2 per frame, averaged over the batch, summed over steps."""
+    return relative_l2(pred[:, :, 0], true[:, :, 0], (2, 3)).mean(0).sum(), {}
 
 
 def relative_l2(pred, true, dims) -> torch.Tensor:
@@ -185,10 +197,11 @@ def evaluate(model, x, y, theta_of, args) -> dict:
     start = time.perf_counter()
     model.eval()
     full, per_frame = [], []
-    with torch.no_grad(), torch.autocast(x.device.type, dtype=torch.bfloat16, enabled=args.bf16):
+    autocast = autocast_for("bf16" if args.bf16 else "fp32", x.device)
+    with torch.no_grad():
         for lo in range(0, x.shape[0], args.eval_batch):
             xb, yb = x[lo : lo + args.eval_batch], y[lo : lo + args.eval_batch]
-            pred = rollout_model(model, xb, theta_of(xb.shape[0]), yb.shape[1]).float()
+            pred = rollout_model(model, xb, theta_of(xb.shape[0]), yb.shape[1], autocast=autocast)
             full.append(relative_l2(pred, yb, (1, 2, 3)))
             per_frame.append(relative_l2(pred, yb, (2, 3)))
     model.train()
@@ -210,7 +223,9 @@ def train_one(name: str, data: dict, args, device) -> dict:
     out["parameters"] = sum(p.numel() * (2 if p.is_complex() else 1) for p in model.parameters())
     checkpointed = name in args.grad_checkpoint.split(",") or args.grad_checkpoint == "all"
     out["gradient_checkpointing"] = checkpointed
-    opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=args.weight_decay)
+    params = list(model.parameters())
+    opt = torch.optim.AdamW(params, lr=args.lr, weight_decay=args.weight_decay)
+    autocast = autocast_for("bf16" if args.bf16 else "fp32", device)
     budget = args.minutes * 60.0
     x, y = data["x_train"], data["y_train"]
     n, bs = x.shape[0], min(args.batch_size, x.shape[0])
@@ -243,18 +258,26 @@ def train_one(name: str, data: dict, args, device) -> dict:
             idx = perm[lo : lo + bs].to(x.device)
             _sync(device)
             t0 = time.perf_counter()
-            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=args.bf16):
-                pred = rollout_model(model, x[idx], theta_of(len(idx)), y.shape[1], checkpointed)
-            loss = relative_l2(pred.float(), y[idx], (2, 3)).mean(0).sum()  # paper: summed over steps
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            if args.grad_clip:
-                torch.nn.utils.clip_grad_norm_(model.parameters(), args.grad_clip)
-            opt.step()
+            result = train_step(  # the mno stage's step: one graph over the horizon (paper)
+                model,
+                x[idx][:, :, None],
+                y[idx][:, :, None],
+                theta_of(len(idx)),
+                {"rel_l2": (1.0, _sum_rel_l2)},
+                window=y.shape[1],
+                mode="full",
+                history=x.shape[1],
+                optimizer=opt,
+                params=params,
+                grad_clip=args.grad_clip or None,
+                autocast=autocast,
+                checkpoint=checkpointed,
+            )
+            loss = result.loss
             _sync(device)
             trained += time.perf_counter() - t0
             steps += 1
-            losses.append({"minutes": trained / 60, "loss_per_step": loss.item() / y.shape[1]})
+            losses.append({"minutes": trained / 60, "loss_per_step": loss / y.shape[1]})
         epochs += 1
     if device.type == "cuda":
         peak = torch.cuda.max_memory_allocated(device) / 2**30

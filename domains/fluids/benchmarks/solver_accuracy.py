@@ -29,7 +29,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from spinlock_core.rollout import rollout
+from spinlock_core.api import rollout
 from spinlock_fluids.config import FluidsConfig, NavierStokesConfig
 from spinlock_fluids.domain import FluidsDomain, unit_torus
 from spinlock_fluids.navier_stokes import NavierStokesOperator

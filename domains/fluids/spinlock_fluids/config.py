@@ -11,8 +11,7 @@ from typing import Literal
 
 import attrs
 
-from spinlock_core.config import checks
-from spinlock_core.errors import ConfigError
+from spinlock_core.api import ConfigError, checks
 
 __all__ = ["ORIENTATIONS", "NavierStokesConfig", "FluidsConfig", "substeps_per_state"]
 

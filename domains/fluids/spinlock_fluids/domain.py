@@ -6,9 +6,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from spinlock_core.errors import ConfigError
-from spinlock_core.interfaces import Domain, Grid, ICSampler, Operator
-from spinlock_core.seeding import generator_for
+from spinlock_core.api import ConfigError, Domain, Grid, ICSampler, Operator, generator_for
 
 from .config import FluidsConfig
 from .grf import GaussianRandomField

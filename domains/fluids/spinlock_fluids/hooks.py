@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from importlib.resources import files
 
-from spinlock_core.hookspecs import hookimpl
+from spinlock_core.api import hookimpl
 
 
 @hookimpl

@@ -18,10 +18,17 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from spinlock_core.errors import ConfigError
-from spinlock_core.interfaces import Grid, Operator, Stepper
-from spinlock_core.params import CategoricalParam, ContinuousParam, IntegerParam, ParameterSpace
-from spinlock_core.threads import one_thread_if_small
+from spinlock_core.api import (
+    CategoricalParam,
+    ConfigError,
+    ContinuousParam,
+    Grid,
+    IntegerParam,
+    Operator,
+    ParameterSpace,
+    Stepper,
+    one_thread_if_small,
+)
 
 from .config import ORIENTATIONS, NavierStokesConfig, substeps_per_state
 from .solver import TorusSolver

@@ -32,7 +32,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from spinlock_core.seeding import generator_for
+from spinlock_core.api import generator_for
 from spinlock_reaction_diffusion.gray_scott import GrayScottOperator
 from spinlock_reaction_diffusion.ics import IC_TYPES
 

@@ -24,7 +24,7 @@ import numpy as np
 import torch
 from torch.utils._python_dispatch import TorchDispatchMode
 
-from spinlock_core.seeding import generator_for
+from spinlock_core.api import generator_for
 from spinlock_reaction_diffusion.gray_scott import GrayScottOperator
 from spinlock_reaction_diffusion.ics import GRAY_SCOTT_WEIGHTS, ICLibrary, sample_batch
 

@@ -26,7 +26,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from spinlock_core.seeding import generator_for
+from spinlock_core.api import generator_for
 
 from . import _cno_fused
 from ._cno_conv import GroupedConv

@@ -237,7 +237,7 @@ def correlation_filter(lengths, grid, device) -> torch.Tensor:
 
 def _counter_draws(device: torch.device):
     """``(counter_normal, counter_uniform)``; the core fuses them into one kernel on CUDA."""
-    from spinlock_core.seeding import counter_normal, counter_uniform
+    from spinlock_core.api import counter_normal, counter_uniform
 
     return counter_normal, counter_uniform
 

@@ -70,7 +70,7 @@ class GraphedStep:
                         f"capturing the {self.name} in a CUDA graph failed ({type(exc).__name__}: "
                         f"{exc}); run with operator.cuda_graph=off (eager) or auto (falls back)"
                     ) from exc
-                from spinlock_core.console import warn
+                from spinlock_core.api import warn
 
                 warn(
                     f"{self.name}: CUDA graph capture failed ({type(exc).__name__}: "

@@ -13,8 +13,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import attrs
 
-from spinlock_core.errors import ConfigError
-from spinlock_core.interfaces import Grid, ICGenerator
+from spinlock_core.api import ConfigError, Grid, ICGenerator
 
 if TYPE_CHECKING:
     import torch

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 import attrs
 
-from spinlock_core.errors import ConfigError
+from spinlock_core.api import ConfigError
 
 from ._ic_fields import ICType, coordinates, randint, rng_field, uniform
 

@@ -26,10 +26,17 @@ from contextlib import contextmanager
 import numpy as np
 import torch
 
-from spinlock_core.errors import ConfigError
-from spinlock_core.interfaces import Grid, Operator, Stepper
-from spinlock_core.params import CategoricalParam, ContinuousParam, IntegerParam, ParameterSpace
-from spinlock_core.seeding import sample_keys
+from spinlock_core.api import (
+    CategoricalParam,
+    ConfigError,
+    ContinuousParam,
+    Grid,
+    IntegerParam,
+    Operator,
+    ParameterSpace,
+    Stepper,
+    sample_keys,
+)
 
 from ._cno_group import CNOGroup
 from ._cno_layers import plan

@@ -6,8 +6,7 @@ import math
 
 import attrs
 
-from spinlock_core.config import checks
-from spinlock_core.errors import ConfigError
+from spinlock_core.api import ConfigError, checks
 
 __all__ = ["CNOConfig", "ACTIVATION_NAMES", "NORMALIZATIONS", "NOISE_TYPES", "UPDATE_POLICIES", "PADDINGS"]
 

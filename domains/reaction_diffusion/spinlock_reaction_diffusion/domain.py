@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from spinlock_core.errors import ConfigError
-from spinlock_core.interfaces import Domain, Grid, ICSampler, Operator
+from spinlock_core.api import ConfigError, Domain, Grid, ICSampler, Operator
 
 from .ics import ICLibrary, sample_batch
 from .specs import ReactionDiffusionConfig

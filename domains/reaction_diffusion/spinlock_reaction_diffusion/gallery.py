@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from spinlock_core.interfaces import Grid
+from spinlock_core.api import Grid
 
 from .ics import ICLibrary
 
@@ -49,7 +49,7 @@ def ic_gallery(
     import matplotlib.pyplot as plt
     import torch
 
-    from spinlock_core.seeding import generator_for
+    from spinlock_core.api import generator_for
 
     names = channel_names or tuple(f"ch {c}" for c in range(channels))
     cols_per = 1 if channels >= 3 else channels

@@ -23,11 +23,16 @@ from typing import TYPE_CHECKING
 import attrs
 import numpy as np
 
-from spinlock_core.config import checks
-from spinlock_core.errors import ConfigError
-from spinlock_core.interfaces import Grid, Operator, Stepper
-from spinlock_core.params import ContinuousParam, ParameterSpace
-from spinlock_core.threads import one_thread_if_small
+from spinlock_core.api import (
+    ConfigError,
+    ContinuousParam,
+    Grid,
+    Operator,
+    ParameterSpace,
+    Stepper,
+    checks,
+    one_thread_if_small,
+)
 
 if TYPE_CHECKING:
     import torch

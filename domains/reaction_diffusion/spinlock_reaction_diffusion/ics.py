@@ -21,8 +21,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 import numpy as np
 
-from spinlock_core.errors import ConfigError
-from spinlock_core.interfaces import Grid
+from spinlock_core.api import ConfigError, Grid
 
 from ._ic_fields import (
     ICType,
@@ -510,7 +509,7 @@ def sample_batch(
     """
     import torch
 
-    from spinlock_core.seeding import generator_for
+    from spinlock_core.api import generator_for
 
     if len(sample_indices) == 0:
         return np.zeros(0, np.int64), torch.zeros((0, channels, *grid.shape), device=device, dtype=dtype)

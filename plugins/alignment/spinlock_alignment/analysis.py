@@ -5,8 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from spinlock_core.console import info
-from spinlock_core.interfaces import Analysis, AnalysisResult
+from spinlock_core.api import Analysis, AnalysisResult, info
 
 from .compare import compare
 from .config import CodebookAlignmentConfig

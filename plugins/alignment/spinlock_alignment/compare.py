@@ -12,9 +12,7 @@ import attrs
 import numpy as np
 import torch
 
-from spinlock_core.console import progress
-from spinlock_core.interfaces import Score
-from spinlock_core.seeding import generator_for
+from spinlock_core.api import Score, generator_for, progress
 
 from .crossencode import STATISTICS, Reader, make_probes, mean_entropy, mi_matrix, r2, statistics
 from .prototypes import LevelPrototypes, level_prototypes, matched_distance, mean_profile_warning

@@ -30,8 +30,7 @@ import attrs
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
-from spinlock_core.errors import DatasetError
-from spinlock_core.seeding import generator_for
+from spinlock_core.api import DatasetError, generator_for
 
 from .stats import entropy_bits, linear_cka, mutual_information_bits, ranked_distances, rsa
 

@@ -24,10 +24,15 @@ import attrs
 import numpy as np
 import yaml
 
-from spinlock_core.artefacts import ArtefactError, read_json, reading
-from spinlock_core.errors import CheckpointError, DatasetError
-from spinlock_core.stages.features import open_features
-from spinlock_core.stages.tokenizer import feature_table
+from spinlock_core.api import (
+    ArtefactError,
+    CheckpointError,
+    DatasetError,
+    feature_table,
+    open_features,
+    read_json,
+    reading,
+)
 
 from .stats import RobustScale
 from .views import MISSING_SUFFIX, CodebookView, load_view

@@ -22,13 +22,12 @@ import attrs
 import numpy as np
 import torch
 
-from spinlock_core import registry
-from spinlock_core.checkpoint import read_metadata
-from spinlock_core.errors import CheckpointError, PluginError
+from spinlock_core.api import CheckpointError, PluginError, load_tokenizer
 
 __all__ = ["CodebookView", "Code", "load_view", "SUPPORTED"]
 
-#: Tokenizer plugins this analysis has an adapter for.
+#: Tokenizer plugins this analysis has an adapter for (checked on the loaded tokenizer's
+#: internals, not its name: a tokenizer with the same codebook layout works too).
 SUPPORTED = ("categorical_vqvae",)
 MISSING_SUFFIX = "#missing"
 
@@ -171,13 +170,5 @@ def load_view(run_dir: Path) -> CodebookView:
             f"no tokenizer in {run_dir} (looked for {path}); run `spinlock run run.dir={run_dir}` "
             f"with the tokenizer stage in its pipeline"
         )
-    meta = read_metadata(path)
-    name = meta.get("name")
-    if meta.get("kind") != "tokenizer":
-        raise CheckpointError(f"{path} is a {meta.get('kind')!r} checkpoint, not a tokenizer")
-    if name not in SUPPORTED:
-        raise PluginError(
-            f"codebook_alignment cannot read tokenizer {name!r} of {run_dir}; supported: {', '.join(SUPPORTED)}"
-        )
-    spec = registry.load("tokenizers", name)
-    return CodebookView(spec.load_implementation().load(path, device="cpu"))
+    # any Tokenizer loads; CodebookView then says whether it has an adapter for it
+    return CodebookView(load_tokenizer(path, device="cpu"))

@@ -12,8 +12,7 @@ from collections.abc import Sequence
 
 import torch
 
-from spinlock_core.errors import PluginError
-from spinlock_core.interfaces import Column, DomainInfo, FeatureFamily
+from spinlock_core.api import Column, DomainInfo, FeatureFamily, PluginError
 
 __all__ = ["check_output", "nan_counts", "check_unique"]
 

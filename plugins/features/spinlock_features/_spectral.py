@@ -13,7 +13,7 @@ from functools import lru_cache
 
 import torch
 
-from spinlock_core.interfaces import Grid
+from spinlock_core.api import Grid
 
 from ._stats import first_crossing
 

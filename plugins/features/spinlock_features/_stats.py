@@ -11,7 +11,7 @@ import math
 
 import torch
 
-from spinlock_core.interfaces import Grid
+from spinlock_core.api import Grid
 
 __all__ = [
     "moments",

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import torch
 
-from spinlock_core.interfaces import Grid
+from spinlock_core.api import Grid
 
 from ._spectral import SPECTRAL_NAMES, SpectralOps
 from ._stats import gradient_stats, histogram_entropy, moments

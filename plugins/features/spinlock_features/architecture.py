@@ -17,8 +17,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from spinlock_core.errors import PluginError
-from spinlock_core.interfaces import Column, DomainInfo, FeatureBatch, FeatureFamily
+from spinlock_core.api import Column, DomainInfo, FeatureBatch, FeatureFamily, PluginError
 
 from ._manifest import check_unique
 from .config import ArchitectureConfig

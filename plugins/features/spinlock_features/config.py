@@ -7,8 +7,7 @@ import math
 
 import attrs
 
-from spinlock_core.config.checks import ExtendedFloat, FieldError, above, optional
-from spinlock_core.errors import ConfigError
+from spinlock_core.api import ConfigError, ExtendedFloat, FieldError, above, optional
 
 __all__ = [
     "InitialConfig",

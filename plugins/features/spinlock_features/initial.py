@@ -11,7 +11,7 @@ import math
 
 import torch
 
-from spinlock_core.interfaces import Column, DomainInfo, FeatureBatch, FeatureFamily
+from spinlock_core.api import Column, DomainInfo, FeatureBatch, FeatureFamily
 
 from ._manifest import check_unique
 from ._morphology import morphology

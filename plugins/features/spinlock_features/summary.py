@@ -13,7 +13,7 @@ import math
 
 import torch
 
-from spinlock_core.interfaces import Column, DomainInfo, FeatureBatch, FeatureFamily
+from spinlock_core.api import Column, DomainInfo, FeatureBatch, FeatureFamily
 
 from ._manifest import check_unique
 from ._realizations import aggregate, masked_slope, time_axis

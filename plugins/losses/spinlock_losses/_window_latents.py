@@ -35,14 +35,21 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from spinlock_core import registry
-from spinlock_core.checkpoint import read_metadata
-from spinlock_core.config import structure
-from spinlock_core.config._yaml import load_yaml
-from spinlock_core.console import warn
-from spinlock_core.errors import ConfigError, DatasetError, StageError
-from spinlock_core.interfaces import FeatureBatch, LossContext, LossSetup
-from spinlock_core.stages.tokenizer import feature_table
+from spinlock_core.api import (
+    CheckpointError,
+    ConfigError,
+    DatasetError,
+    FeatureBatch,
+    LossContext,
+    LossSetup,
+    StageError,
+    feature_table,
+    load_plugin,
+    load_tokenizer,
+    load_yaml,
+    structure,
+    warn,
+)
 
 __all__ = ["WindowLatents", "kept_states", "load_frozen_tokenizer"]
 
@@ -61,13 +68,11 @@ def load_frozen_tokenizer(path, device, loss: str):
             f"loss {loss} needs a trained tokenizer: run stage=tokenizer first / add tokenizer to "
             f"the pipeline (no tokenizer checkpoint{'' if path is None else f' at {path}'})"
         )
-    meta = read_metadata(path)
-    name = meta.get("name")
-    if meta.get("kind") != "tokenizer" or not name:
-        raise StageError(
-            f"loss {loss}: {path} is not a tokenizer checkpoint (metadata kind {meta.get('kind')!r})"
-        )
-    tokenizer = registry.load("tokenizers", name).load_implementation().load(path, device=str(device))
+    try:
+        tokenizer = load_tokenizer(path, device=str(device))
+    except CheckpointError as exc:
+        raise StageError(f"loss {loss}: {exc}") from exc
+    name = tokenizer.name
     for attribute in ("preprocessor", "model"):
         if getattr(tokenizer, attribute, None) is None:
             raise StageError(
@@ -178,7 +183,7 @@ class WindowLatents:
                 )
         families = {}
         for name in wanted:
-            spec = registry.load("features", name)
+            spec = load_plugin("features", name)
             family = spec.create(
                 structure(options.get(name), spec.config_class, f"feature.{name}")
                 if spec.config_class
@@ -210,7 +215,7 @@ class WindowLatents:
 
     @staticmethod
     def _is_rollout_family(name: str) -> bool:
-        spec = registry.load("features", name)
+        spec = load_plugin("features", name)
         cls = spec.load_implementation()
         return bool(getattr(cls, "needs_trajectories", False)) and getattr(cls, "scope", "") == "sample"
 

@@ -7,8 +7,7 @@ from typing import Literal
 import attrs
 from attrs import validators as v
 
-from spinlock_core.config.checks import FieldError
-from spinlock_core.specs import ComponentSpec
+from spinlock_core.api import ComponentSpec, FieldError
 
 __all__ = ["TrajOptions", "ICOptions", "CommitOptions", "LatentOptions", "TRAJ", "IC", "COMMIT", "LATENT"]
 
@@ -88,6 +87,7 @@ COMMIT = ComponentSpec(
     name="commit",
     summary="Tokenizer latent of the predicted window's features pulled onto the true window's codes.",
     implementation="spinlock_losses.vq:CommitLoss",
+    extras={"reads": ("tokenizer",)},  # its fingerprint is part of the mno stage's
     config_class=CommitOptions,
 )
 
@@ -95,5 +95,6 @@ LATENT = ComponentSpec(
     name="latent",
     summary="Projector (trained with the MNO) from the backbone latent to the true tokenizer latent.",
     implementation="spinlock_losses.vq:LatentLoss",
+    extras={"reads": ("tokenizer",)},  # its fingerprint is part of the mno stage's
     config_class=LatentOptions,
 )

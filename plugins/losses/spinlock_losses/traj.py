@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from spinlock_core.interfaces import Loss, LossContext, LossSetup
+from spinlock_core.api import Loss, LossContext, LossSetup
 
 __all__ = ["TrajectoryLoss", "InitialStepLoss", "step_weights"]
 

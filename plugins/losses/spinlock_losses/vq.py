@@ -13,8 +13,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from spinlock_core.errors import PluginError, StageError
-from spinlock_core.interfaces import Loss, LossContext, LossSetup
+from spinlock_core.api import Loss, LossContext, LossSetup, PluginError, StageError
 
 from ._window_latents import WindowLatents
 

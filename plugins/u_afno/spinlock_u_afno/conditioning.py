@@ -23,8 +23,7 @@ from collections.abc import Mapping
 import torch
 from torch import nn
 
-from spinlock_core.errors import ConfigError
-from spinlock_core.params import ParameterSpace
+from spinlock_core.api import ConfigError, ParameterSpace
 
 __all__ = ["ThetaEncoder", "ThetaEmbedding"]
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import attrs
 
-from spinlock_core.errors import ConfigError
+from spinlock_core.api import ConfigError
 
 __all__ = ["UAFNOConfig", "FNOConfig", "PADDING_MODES", "CONDITIONING"]
 

@@ -16,8 +16,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from spinlock_core.errors import PluginError
-from spinlock_core.params import ParameterSpace
+from spinlock_core.api import ParameterSpace, PluginError
 
 from .conditioning import ThetaEncoder
 from .config import FNOConfig

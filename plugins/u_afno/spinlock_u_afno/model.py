@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 
 import attrs
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from spinlock_core.params import ParameterSpace
+from spinlock_core.api import ParameterSpace
 
 from .conditioning import ThetaEmbedding
 from .config import UAFNOConfig
@@ -19,6 +21,8 @@ __all__ = [
     "UAFNO",
     "build_u_afno",
     "effective_parameter_count",
+    "forward_flops",
+    "FlopCount",
     "parameter_report",
     "ParameterReport",
     "real_numel",
@@ -243,3 +247,56 @@ def build_u_afno(
         with torch.device("meta"):
             return UAFNO(config, parameter_space)
     return UAFNO(config, parameter_space).to(device=device, dtype=dtype)
+
+
+@attrs.frozen
+class FlopCount:
+    """Forward FLOPs of one sample-step (batch 1), multiply-add = 2 FLOPs."""
+
+    counted: int
+    """Matmuls, convolutions and linear layers, from ``torch.utils.flop_counter.FlopCounterMode``."""
+    fft: int
+    """The AFNO ``rfft2``/``irfft2`` pairs, analytic (the FLOP counter skips FFTs): each
+    transform of a real ``h x w`` field counts as one complex transform of ``N = h w / 2``
+    points at ``5 N log2 N``, per channel."""
+
+    @property
+    def total(self) -> int:
+        return self.counted + self.fft
+
+
+def fft_flops(config: UAFNOConfig, height: int, width: int) -> int:
+    """Analytic FFT FLOPs of one forward of one sample (see :attr:`FlopCount.fft`)."""
+    h, w = height // config.downsample_factor, width // config.downsample_factor
+    n = h * w / 2
+    per_transform = 5 * n * math.log2(n) if n > 1 else 0.0
+    return int(round(2 * per_transform * config.channels(config.levels) * config.afno_blocks))
+
+
+def forward_flops(
+    config: UAFNOConfig, parameter_space: ParameterSpace | None, height: int, width: int | None = None
+) -> FlopCount:
+    """FLOPs of one forward step of one sample on an ``height x width`` grid.
+
+    The model is built and run under ``FakeTensorMode``: shapes only, nothing allocated, so the
+    large preset counts in seconds on any machine. θ is the middle of the parameter space.
+    """
+    from torch._subclasses.fake_tensor import FakeTensorMode
+    from torch.utils.flop_counter import FlopCounterMode
+
+    width = height if width is None else width
+    theta = None
+    if parameter_space is not None and parameter_space.dim:
+        unit = np.full((1, parameter_space.dim), 0.5)
+        theta = {k: torch.as_tensor(v) for k, v in parameter_space.decode(unit).items()}
+    with torch.device("meta"):
+        model = UAFNO(config, parameter_space)
+    with FakeTensorMode(allow_non_fake_inputs=True):
+        model.to_empty(device="cpu")  # fake CPU tensors: shapes only, no initialisation
+    # the forward runs outside the fake mode, so θ stays real (its range check reads values);
+    # ops on the fake parameters dispatch to their own fake mode
+    state = torch.zeros(1, config.in_channels * config.history, height, width)
+    noise = model.make_noise(state)
+    with FlopCounterMode(display=False) as counter:
+        model(state, theta, noise)
+    return FlopCount(counted=int(counter.get_total_flops()), fft=fft_flops(config, height, width))

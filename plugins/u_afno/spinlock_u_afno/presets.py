@@ -1,12 +1,13 @@
 """Named U-AFNO sizes. Parameter counts are for one channel, ``history=1`` and a small θ space.
 
-========  ===========  =======================================================
-preset    parameters   intent
-========  ===========  =======================================================
-small     ~0.5 M       CPU tests and the default run
-base      ~20 M        single-GPU studies at 64x64 / 128x128
-large     ~150-230 M   the prototype's scale, with every parameter reachable
-========  ===========  =======================================================
+========  ===========  ====================  ==========================================
+preset    parameters   FLOP/sample-step@64²  intent
+========  ===========  ====================  ==========================================
+small     ~0.3 M       ~0.3e9                CPU tests and the default run
+base      ~23 M        ~2.5e9                single-GPU studies at 64x64 / 128x128
+large     ~155 M       ~1.2e10               the prototype's scale and cost, every
+                                             parameter reachable
+========  ===========  ====================  ==========================================
 
 The ``fno`` baseline has presets of the same names at about the same parameter counts
 (:data:`FNO_PRESETS`; real scalars, a complex spectral weight counts twice), so ``mno.preset``
@@ -17,7 +18,7 @@ from __future__ import annotations
 
 import attrs
 
-from spinlock_core.errors import ConfigError
+from spinlock_core.api import ConfigError
 
 from .config import FNOConfig, UAFNOConfig
 
@@ -49,31 +50,39 @@ def fno_preset(name: str, **overrides) -> FNOConfig:
         raise ConfigError(f"bad fno override {sorted(overrides)}: {e}; valid fields: {fields}") from None
 
 
+# Designed by FLOPs (docs/backbone-u-afno.md, "Presets"): a parameter at an h x w grid costs
+# 2 h w FLOPs per forward, so the thin full-resolution levels stay cheap and most parameters sit
+# in the AFNO blocks at the coarsest grid (4x4 for base and large at 64x64). The three differ by
+# width (halving) and AFNO depth (halving); small keeps levels=2 so grids of 8 still work.
 PRESETS["small"] = UAFNOConfig(
-    width=16,
+    width=12,
     levels=2,
     blocks_per_level=2,
-    afno_blocks=2,
+    afno_blocks=4,
     num_afno_blocks=4,
+    mlp_ratio=6,
     cond_dim=64,
     theta_hidden=64,
 )
 PRESETS["base"] = UAFNOConfig(
-    width=64,
-    levels=3,
+    width=24,
+    channel_mult_cap=16,
+    levels=4,
     blocks_per_level=2,
-    afno_blocks=4,
+    afno_blocks=8,
     num_afno_blocks=8,
+    mlp_ratio=6,
     cond_dim=128,
     theta_hidden=128,
 )
 PRESETS["large"] = UAFNOConfig(
-    width=160,
-    levels=3,
+    width=48,
+    channel_mult_cap=16,
+    levels=4,
     blocks_per_level=2,
-    afno_blocks=8,
+    afno_blocks=16,
     num_afno_blocks=16,
-    mlp_ratio=4,
+    mlp_ratio=6,
     cond_dim=256,
     theta_hidden=256,
 )

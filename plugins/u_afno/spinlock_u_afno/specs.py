@@ -6,10 +6,7 @@ from typing import Any
 
 import attrs
 
-from spinlock_core.config import checks
-from spinlock_core.config.converter import structure
-from spinlock_core.errors import ConfigError
-from spinlock_core.specs import ComponentSpec
+from spinlock_core.api import ComponentSpec, ConfigError, checks, structure
 
 from .config import FNOConfig, UAFNOConfig
 

@@ -1,4 +1,7 @@
-"""Autoregressive rollouts and truncated backpropagation through time (TBPTT).
+"""Autoregressive rollouts and truncated backpropagation through time (TBPTT), per window loss.
+
+A thin interface over the core's one loop, :mod:`spinlock_core.mno_loop` (which the ``mno``
+stage trains with): every rollout below runs there.
 
 A one-step model is trained on long horizons by rolling it out on its own predictions. Full
 backpropagation through 256 steps explodes (the prototype's gradients reached 1e27); TBPTT cuts
@@ -29,11 +32,13 @@ from collections.abc import Callable, Iterator, Mapping
 import attrs
 import torch
 
+from spinlock_core.api import TBPTT_MODES as MODES
+from spinlock_core.api import initial_state, rollout_windows, tbptt_windows
+
 __all__ = ["WindowLoss", "tbptt_windows", "rollout_loss_windows", "rollout", "initial_history"]
 
 LossFn = Callable[[torch.Tensor, torch.Tensor, tuple[int, int]], torch.Tensor]
 NoiseFn = Callable[[int], torch.Tensor | None]
-MODES = ("windowed", "full", "last")
 
 
 @attrs.frozen
@@ -47,30 +52,9 @@ class WindowLoss:
     pred: torch.Tensor  # [B, stop - start, C, H, W]
 
 
-def tbptt_windows(steps: int, window: int) -> list[tuple[int, int]]:
-    """Split ``steps`` steps into consecutive ``(start, stop)`` windows of ``window`` (last may be short).
-
-    >>> tbptt_windows(10, 4)
-    [(0, 4), (4, 8), (8, 10)]
-    """
-    if steps < 1 or window < 1:
-        raise ValueError(f"steps and window must be >= 1, got steps={steps}, window={window}")
-    return [(s, min(s + window, steps)) for s in range(0, steps, window)]
-
-
 def initial_history(u0: torch.Tensor, history: int) -> torch.Tensor:
     """``u0 [B, C, H, W]`` (repeated) or ``[B, history, C, H, W]`` (oldest first) -> ``[B, C*k, H, W]``."""
-    if u0.ndim == 4:
-        return u0.repeat(1, history, 1, 1)
-    if u0.ndim == 5 and u0.shape[1] == history:
-        return u0.flatten(1, 2)
-    raise ValueError(f"u0 must be [B, C, H, W] or [B, history={history}, C, H, W], got {list(u0.shape)}")
-
-
-def _step(model, buf, theta, noise_fn, t, channels):
-    nxt = model(buf, theta, None if noise_fn is None else noise_fn(t))
-    buf = nxt if buf.shape[1] == channels else torch.cat([buf[:, channels:], nxt], dim=1)
-    return nxt, buf
+    return initial_state(u0, history)
 
 
 def rollout(
@@ -85,13 +69,8 @@ def rollout(
 
     Runs under the caller's grad mode; wrap in ``torch.no_grad()`` for evaluation.
     """
-    buf = initial_history(u0, history)
-    channels = buf.shape[1] // history
-    preds = []
-    for t in range(steps):
-        nxt, buf = _step(model, buf, theta, noise_fn, t, channels)
-        preds.append(nxt)
-    return torch.stack(preds, dim=1)
+    (only,) = rollout_windows(model, u0, theta, steps, window=steps, history=history, noise=noise_fn)
+    return only.pred
 
 
 def rollout_loss_windows(
@@ -128,29 +107,18 @@ def rollout_loss_windows(
         raise ValueError(f"TBPTT mode must be one of {list(MODES)}, got {mode!r}")
     if targets.ndim != 5:
         raise ValueError(f"targets must be [B, T, C, H, W], got {list(targets.shape)}")
-    buf = initial_history(u0, history)
-    channels = targets.shape[2]
-    if buf.shape[1] != channels * history:
-        raise ValueError(f"u0 has {buf.shape[1] // history} channels per state, targets {channels}")
-    steps = targets.shape[1]
+    channels, steps = targets.shape[2], targets.shape[1]
+    width = initial_state(u0, history).shape[1]
+    if width != channels * history:
+        raise ValueError(f"u0 has {width // history} channels per state, targets {channels}")
     windows = tbptt_windows(steps, window)
-    if mode == "full":
-        windows = [(0, steps)]
-    elif mode == "last":
-        start = windows[-1][0]
-        with torch.no_grad():
-            for t in range(start):
-                _, buf = _step(model, buf, theta, noise_fn, t, channels)
-        windows = windows[-1:]
-    supervised = sum(stop - start for start, stop in windows)
-    for start, stop in windows:
-        if start > 0:
-            buf = buf.detach()  # no gradient crosses a window boundary
-        preds = []
-        for t in range(start, stop):
-            nxt, buf = _step(model, buf, theta, noise_fn, t, channels)
-            preds.append(nxt)
-        pred = torch.stack(preds, dim=1)
-        raw = loss_fn(pred, targets[:, start:stop], (start, stop))
-        yield WindowLoss(start, stop, raw * ((stop - start) / supervised), raw, pred)
-        del preds, pred, raw
+    supervised = steps if mode == "windowed" else windows[-1][1] - windows[-1][0]
+    if mode == "full":  # one window over the horizon: the core's windowed mode with window = steps
+        mode, window, supervised = "windowed", steps, steps
+    for item in rollout_windows(
+        model, u0, theta, steps, window=window, mode=mode, history=history, noise=noise_fn
+    ):
+        start, stop = item.start, item.stop
+        raw = loss_fn(item.pred, targets[:, start:stop], (start, stop))
+        yield WindowLoss(start, stop, raw * ((stop - start) / supervised), raw, item.pred)
+        del raw

@@ -116,7 +116,7 @@ def test_bf16_autocast_forward(space, theta):
 def test_uafno_is_an_nn_module_with_config(space):
     model = _model(space)
     assert isinstance(model, UAFNO)
-    assert attrs.asdict(model.config)["width"] == 16
+    assert attrs.asdict(model.config)["width"] == preset("small").width
 
 
 def test_forward_traces_to_one_graph_for_torch_compile(space, theta):

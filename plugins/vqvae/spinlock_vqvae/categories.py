@@ -19,11 +19,11 @@ import numpy as np
 from scipy.cluster.hierarchy import fcluster, linkage
 from scipy.spatial.distance import squareform
 
-from spinlock_core.errors import ConfigError
+from spinlock_core.api import ConfigError
 
 from .preprocessing import MISSING_SUFFIX, family_of
 
-__all__ = ["silhouette_precomputed", "discover_categories", "pinned_categories"]
+__all__ = ["silhouette_precomputed", "discover_categories", "pinned_categories", "adjusted_rand_index"]
 
 
 def silhouette_precomputed(dist: np.ndarray, labels: np.ndarray) -> float:
@@ -42,6 +42,29 @@ def silhouette_precomputed(dist: np.ndarray, labels: np.ndarray) -> float:
     b = means.min(axis=1)
     s = np.where(own > 0, (b - a) / np.maximum(np.maximum(a, b), 1e-12), 0.0)
     return float(s.mean())
+
+
+def adjusted_rand_index(a, b) -> float:
+    """Adjusted Rand index of two labelings of the same items (1 = same partition, ~0 = chance).
+
+    Hubert and Arabie's correction from the contingency table; two single-cluster (or two
+    all-singleton) labelings count as identical (1.0).
+    """
+    _, ia = np.unique(np.asarray(a), return_inverse=True)
+    _, ib = np.unique(np.asarray(b), return_inverse=True)
+    table = np.zeros((ia.max() + 1, ib.max() + 1))
+    np.add.at(table, (ia, ib), 1)
+
+    def pairs(v):
+        return float((v * (v - 1) / 2).sum())
+
+    n = len(ia)
+    index, rows, cols = pairs(table), pairs(table.sum(1)), pairs(table.sum(0))
+    expected = rows * cols / (n * (n - 1) / 2) if n > 1 else 0.0
+    top = (rows + cols) / 2
+    if top == expected:
+        return 1.0
+    return float((index - expected) / (top - expected))
 
 
 def _reassign_orphans(labels: np.ndarray, absr: np.ndarray, min_size: int) -> np.ndarray:

@@ -11,7 +11,7 @@ from typing import Any
 
 import attrs
 
-from spinlock_core.errors import ConfigError
+from spinlock_core.api import ConfigError
 
 __all__ = ["CategoricalVQVAEConfig"]
 
@@ -86,7 +86,7 @@ class CategoricalVQVAEConfig:
     codebook_size: int | tuple[int, ...] | None = attrs.field(
         default=None, converter=_codebook_converter, validator=_codebook_size
     )
-    """Codes per level: null scales with category size (8 to 64), an int for every level, or one per level."""
+    """Codes per level: null scales with category size (8 to 64) capped at training rows / 8, an int, or one per level."""
     latent_dim: int | None = attrs.field(default=None)
     """Width of each category latent; null = clamp(category size, 4, 32)."""
     hidden_dim: int = attrs.field(default=128, validator=_positive_int)
@@ -107,8 +107,10 @@ class CategoricalVQVAEConfig:
     """Early stopping: epochs without a validation-MSE improvement of ``min_delta`` before stopping."""
     min_delta: float = attrs.field(default=1e-5, validator=_nonneg_float)
     """Smallest decrease of validation reconstruction MSE that counts as an improvement."""
-    val_fraction: float = attrs.field(default=0.1, validator=_open_unit)
-    """Fraction of samples held out (by sample, seeded) for validation, early stopping and metrics."""
+    val_fraction: float = attrs.field(default=0.15, validator=_open_unit)
+    """Fraction of operators held out (seeded) for validation: early stopping and best-epoch choice only."""
+    test_fraction: float = attrs.field(default=0.15, validator=_open_unit)
+    """Fraction of operators held out (seeded) for testing: only the reported final metrics see them."""
     families: tuple[str, ...] | None = attrs.field(default=None, converter=_opt_str_tuple)
     """Column families to use (prefix before '/', e.g. summary, initial); null = all."""
     include_columns: tuple[str, ...] | None = attrs.field(default=None, converter=_opt_str_tuple)
@@ -154,8 +156,14 @@ class CategoricalVQVAEConfig:
                 f"tokenizer.codebook_size lists {len(self.codebook_size)} sizes but tokenizer.levels is "
                 f"{self.levels}; give one size per level or a single integer"
             )
-        if self.val_fraction > 0.5:
-            raise ConfigError(f"tokenizer.val_fraction must be <= 0.5, got {self.val_fraction}")
+        for name in ("val_fraction", "test_fraction"):
+            if getattr(self, name) > 0.5:
+                raise ConfigError(f"tokenizer.{name} must be <= 0.5, got {getattr(self, name)}")
+        if self.val_fraction + self.test_fraction > 0.8:
+            raise ConfigError(
+                f"tokenizer.val_fraction + tokenizer.test_fraction must leave at least 20% of the rows for "
+                f"training, got {self.val_fraction} + {self.test_fraction}"
+            )
         if self.device not in ("auto", "cpu", "cuda"):
             raise ConfigError(f"tokenizer.device must be 'auto', 'cpu' or 'cuda', got {self.device!r}")
         if self.categories is not None:

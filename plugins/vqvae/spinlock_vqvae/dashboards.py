@@ -16,7 +16,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 
-from spinlock_core.report.model import write_captions
+from spinlock_core.api import write_captions
 
 from .preprocessing import MISSING_SUFFIX, family_of
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from importlib.resources import files
 from pathlib import Path
 
-from spinlock_core.hookspecs import hookimpl
+from spinlock_core.api import hookimpl
 
 
 @hookimpl

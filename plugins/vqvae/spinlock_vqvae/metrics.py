@@ -13,6 +13,10 @@ All on held-out rows, in eval mode, from the *tokens* (decode-from-tokens, not f
 * ``topographic`` = Spearman between pairwise Euclidean distances of the scaled inputs and of the
   token embeddings (concatenated ``sum_l q_l`` per category), upper triangle, on a fixed seeded
   validation subsample; ``topographic_hamming`` uses the Hamming distance between token rows.
+
+The tokenizer calls :func:`evaluate` on validation rows each epoch (early stopping) and once on
+the *test* rows for ``metrics["final"]``; "validation" above means whichever rows it is given.
+:func:`pca_kmeans_baseline` is the reference the report compares against, on the same rows.
 """
 
 from __future__ import annotations
@@ -22,9 +26,9 @@ import torch
 from scipy.spatial.distance import pdist
 from scipy.stats import spearmanr
 
-from spinlock_core.seeding import generator_for
+from spinlock_core.api import generator_for
 
-__all__ = ["evaluate", "topographic_similarity"]
+__all__ = ["evaluate", "topographic_similarity", "pca_kmeans_baseline"]
 
 
 def topographic_similarity(x: np.ndarray, emb: np.ndarray, tokens: np.ndarray) -> tuple[float, float]:
@@ -115,4 +119,52 @@ def evaluate(model, x: torch.Tensor, config, device) -> dict:
         "restarts": int(sum(int(cb.restarts) for vq in model.quantizers for cb in vq.levels)),
         "topographic": topo,
         "topographic_hamming": topo_h,
+    }
+
+
+def pca_kmeans_baseline(
+    x_train: np.ndarray, x_test: np.ndarray, k: int, seed: int, variance: float = 0.99
+) -> dict:
+    """PCA + k-means with ``k`` codes (capped at the training rows), fit on ``x_train``, scored on ``x_test``.
+
+    PCA by numpy SVD keeping the fewest components that hold ``variance`` of the training
+    variance; ``scipy.cluster.vq.kmeans2`` (k-means++, seeded) in PCA space; a test row's
+    reconstruction is its nearest centroid mapped back. The same definition as
+    ``benchmarks/tokenizer_cno.py``'s ``pca_kmeans``, so the numbers compare. ``pca_r2_overall``
+    is the test R² of the PCA projection alone (continuous, no codes): on few training operators
+    it bounds what a linear code can reach on new ones.
+    """
+    import warnings
+
+    from scipy.cluster.vq import kmeans2, vq
+
+    x_train, x_test = np.asarray(x_train, dtype=float), np.asarray(x_test, dtype=float)
+    mean = x_train.mean(0)
+    _, s, vt = np.linalg.svd(x_train - mean, full_matrices=False)
+    share = np.cumsum(s**2) / max(float(np.sum(s**2)), 1e-300)
+    n_comp = min(int(np.searchsorted(share, variance) + 1), vt.shape[0])
+    basis = vt[:n_comp]
+    k_used = int(min(k, len(x_train)))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # empty clusters stay as dead codes, and are counted so
+        cents, _ = kmeans2(
+            (x_train - mean) @ basis.T, k_used, iter=50, minit="++", seed=np.random.default_rng(seed)
+        )
+    z_test = (x_test - mean) @ basis.T
+    codes, _ = vq(z_test, cents)
+    recon = cents[codes] @ basis + mean
+    linear = z_test @ basis + mean  # the same PCA without the codes: what quantization costs
+    mse = float(((recon - x_test) ** 2).mean())
+    sst = float(((x_test - x_test.mean(0)) ** 2).sum())
+    return {
+        "r2_overall": 1 - float(((recon - x_test) ** 2).sum()) / sst if sst > 0 else float("nan"),
+        "quality": float(min(1.0, max(0.0, 1 - mse))),
+        "mse": mse,
+        "utilization": len(np.unique(codes)) / k_used,
+        "codes": k_used,
+        "code_budget": int(k),
+        "components": n_comp,
+        "explained_variance_train": float(share[n_comp - 1]),
+        "rows": len(x_test),
+        "pca_r2_overall": 1 - float(((linear - x_test) ** 2).sum()) / sst if sst > 0 else float("nan"),
     }

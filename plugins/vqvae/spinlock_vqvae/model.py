@@ -23,13 +23,16 @@ from .quantizer import ResidualVQ
 __all__ = ["CategoricalRVQ", "default_codebook_sizes", "default_latent_dim", "build_spec"]
 
 
-def default_codebook_sizes(n_columns: int, config) -> list[int]:
-    """Codes per level: the config's, or the power of two nearest 4 x category size, in [8, 64]."""
+def default_codebook_sizes(n_columns: int, config, n_train: int | None = None) -> list[int]:
+    """Codes per level: the config's, or the power of two nearest 4 x category size, in [8, 64],
+    and at most the largest power of two leaving 8 training rows per code (never below 8)."""
     if isinstance(config.codebook_size, tuple):
         return list(config.codebook_size)
     if isinstance(config.codebook_size, int):
         return [config.codebook_size] * config.levels
     k = 2 ** round(math.log2(4 * n_columns))
+    if n_train is not None:
+        k = min(k, 2 ** math.floor(math.log2(max(1, n_train / 8))))
     return [int(min(64, max(8, k)))] * config.levels
 
 
@@ -38,13 +41,13 @@ def default_latent_dim(n_columns: int, config) -> int:
     return config.latent_dim or int(min(32, max(4, n_columns)))
 
 
-def build_spec(groups: list[list[int]], input_dim: int, config) -> dict:
-    """The plain dict that fully rebuilds a :class:`CategoricalRVQ`."""
+def build_spec(groups: list[list[int]], input_dim: int, config, n_train: int | None = None) -> dict:
+    """The plain dict that fully rebuilds a :class:`CategoricalRVQ` (``n_train`` caps default codebooks)."""
     return {
         "input_dim": input_dim,
         "groups": [list(map(int, g)) for g in groups],
         "latent_dims": [default_latent_dim(len(g), config) for g in groups],
-        "codebook_sizes": [default_codebook_sizes(len(g), config) for g in groups],
+        "codebook_sizes": [default_codebook_sizes(len(g), config, n_train) for g in groups],
         "hidden_dim": config.hidden_dim,
         "ema_decay": config.ema_decay,
         "restart_window": config.restart_window,

@@ -30,9 +30,9 @@ from fnmatch import fnmatch
 from typing import Any
 
 import numpy as np
-from scipy.stats import rankdata
+from scipy.stats import spearmanr
 
-from spinlock_core.errors import ConfigError, DatasetError
+from spinlock_core.api import ConfigError, DatasetError
 
 __all__ = ["Preprocessor", "family_of", "spearman_matrix", "as_numpy", "drop_kind", "drop_summary"]
 
@@ -55,14 +55,16 @@ def as_numpy(table) -> np.ndarray:
 
 
 def spearman_matrix(x: np.ndarray) -> np.ndarray:
-    """Spearman correlation of the columns of ``x`` (average ranks for ties; 0 for constant columns)."""
-    ranks = rankdata(x, axis=0)
-    ranks -= ranks.mean(axis=0)
-    norm = np.sqrt((ranks**2).sum(axis=0))
-    ok = norm > 0
-    ranks[:, ok] /= norm[ok]
-    ranks[:, ~ok] = 0.0
-    r = ranks.T @ ranks
+    """Spearman correlation of the columns of ``x`` (average ranks for ties; 0 for constant columns).
+
+    scipy's ``spearmanr`` on the non-constant columns (on a constant one it returns NaN for the
+    whole matrix, and a scalar for two columns); the diagonal is 1."""
+    x = np.asarray(x, dtype=np.float64)
+    r = np.zeros((x.shape[1], x.shape[1]))
+    ok = np.flatnonzero(np.ptp(x, axis=0) > 0)  # NaN in a column: ptp is NaN, treated as constant
+    if len(ok) > 1:
+        rho = spearmanr(x[:, ok]).statistic
+        r[np.ix_(ok, ok)] = rho if len(ok) > 2 else [[1.0, rho], [rho, 1.0]]
     np.fill_diagonal(r, 1.0)
     return np.clip(r, -1.0, 1.0)
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from spinlock_core.specs import ComponentSpec
+from spinlock_core.api import ComponentSpec
 
 from .config import CategoricalVQVAEConfig
 

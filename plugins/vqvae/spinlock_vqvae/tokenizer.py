@@ -12,16 +12,22 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import attrs
 import numpy as np
 import torch
 
-from spinlock_core.checkpoint import load_checkpoint, save_checkpoint
-from spinlock_core.errors import CheckpointError, DatasetError
-from spinlock_core.seeding import generator_for
+from spinlock_core.api import (
+    CheckpointError,
+    DatasetError,
+    Tokenizer,
+    generator_for,
+    load_checkpoint,
+    save_checkpoint,
+)
 
-from .categories import discover_categories, pinned_categories
+from .categories import adjusted_rand_index, discover_categories, pinned_categories
 from .config import CategoricalVQVAEConfig
-from .metrics import evaluate
+from .metrics import evaluate, pca_kmeans_baseline
 from .model import CategoricalRVQ, build_spec
 from .preprocessing import Preprocessor, as_numpy, spearman_matrix
 from .train import Trainer
@@ -40,17 +46,39 @@ def _device(name: str) -> torch.device:
     return torch.device(name)
 
 
-def split_rows(n: int, config) -> tuple[np.ndarray, np.ndarray]:
-    """Seeded (train, validation) row indices, each sorted."""
-    n_val = max(1, round(config.val_fraction * n))
-    if n - n_val < 2:
-        raise DatasetError(f"tokenizer needs at least 3 samples to split train/validation, got {n}")
-    perm = torch.randperm(n, generator=generator_for(config.seed, 0, "tokenizer/split")).numpy()
-    return np.sort(perm[n_val:]), np.sort(perm[:n_val])
+def split_rows(n: int, config, operators=None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Seeded (train, validation, test) row indices, each sorted, split by operator.
+
+    ``operators[i]`` names the operator of row ``i`` (default: one operator per row, as in
+    ``features.h5``, whose rows are samples with their realizations aggregated); all rows of an
+    operator land on the same side. Validation gets ``round(val_fraction * operators)`` operators,
+    test ``round(test_fraction * operators)``, both at least one; training keeps the rest.
+    """
+    operators = np.arange(n) if operators is None else np.asarray(operators)
+    if operators.shape != (n,):
+        raise DatasetError(f"operators must give one id per row ({n}), got shape {operators.shape}")
+    ids, inverse = np.unique(operators, return_inverse=True)
+    g = len(ids)
+    n_val = max(1, round(config.val_fraction * g))
+    n_test = max(1, round(config.test_fraction * g))
+    if g - n_val - n_test < 2:
+        raise DatasetError(
+            f"tokenizer needs at least 2 training operators after holding out {n_val} for validation and "
+            f"{n_test} for testing (tokenizer.val_fraction={config.val_fraction}, "
+            f"tokenizer.test_fraction={config.test_fraction}), but the table has {g} operators; "
+            f"generate more samples or lower the fractions"
+        )
+    perm = torch.randperm(g, generator=generator_for(config.seed, 0, "tokenizer/split")).numpy()
+    side = np.zeros(g, dtype=np.int8)  # 0 train, 1 validation, 2 test
+    side[perm[:n_val]] = 1
+    side[perm[n_val : n_val + n_test]] = 2
+    row_side = side[inverse]
+    return tuple(np.flatnonzero(row_side == k) for k in (0, 1, 2))
 
 
-class CategoricalVQVAE:
-    """Categorical residual VQ-VAE tokenizer of feature tables."""
+class CategoricalVQVAE(Tokenizer):
+    """Categorical residual VQ-VAE tokenizer of feature tables (a
+    :class:`spinlock_core.interfaces.Tokenizer`)."""
 
     name = "categorical_vqvae"
 
@@ -63,10 +91,18 @@ class CategoricalVQVAE:
         self.metrics: dict = {}
         self._training: dict | None = None
         self._split: dict | None = None
+        self._baselines: dict | None = None
+        self._stability: dict | None = None
 
     # ------------------------------------------------------------------ fit
-    def fit(self, table, columns, config=None, *, checkpoint=None, resume=False, stop_after=None):
+    def fit(
+        self, table, columns, config=None, *, checkpoint=None, resume=False, stop_after=None, operators=None
+    ):
         """Fit on a raw table ``[N, D]`` with column names; returns ``self``.
+
+        Rows are split into training, validation (early stopping, best-epoch choice) and test
+        (only the reported ``metrics["final"]``) by operator: ``operators`` gives each row's
+        operator id (default: one per row).
 
         ``checkpoint``: path written after every epoch (and at the end). ``resume``: continue from
         it when it exists (preprocessing, categories and split come from the checkpoint).
@@ -87,9 +123,13 @@ class CategoricalVQVAE:
                 raise CheckpointError(
                     f"{ckpt}: checkpoint was fit on {state['split']['n_rows']} rows, table has {x.shape[0]}"
                 )
-            train_rows, val_rows = state["split"]["train"].numpy(), state["split"]["val"].numpy()
+            if "test" not in state["split"]:
+                raise CheckpointError(
+                    f"{ckpt}: checkpoint predates the test split; fit afresh without resume"
+                )
+            train_rows, val_rows, test_rows = (state["split"][k].numpy() for k in ("train", "val", "test"))
         else:
-            train_rows, val_rows = split_rows(x.shape[0], cfg)
+            train_rows, val_rows, test_rows = split_rows(x.shape[0], cfg, operators)
             gen = generator_for(cfg.seed, 0, "tokenizer/correlation")
             corr_rows = np.sort(
                 train_rows[torch.randperm(len(train_rows), generator=gen).numpy()[: cfg.correlation_rows]]
@@ -107,12 +147,15 @@ class CategoricalVQVAE:
             pos = {c: i for i, c in enumerate(names)}
             groups = [[pos[c] for c in cols] for cols in self._categories.values()]
             self.model = CategoricalRVQ(
-                build_spec(groups, len(names), cfg), generator_for(cfg.seed, 0, "tokenizer/init")
+                build_spec(groups, len(names), cfg, len(train_rows)),
+                generator_for(cfg.seed, 0, "tokenizer/init"),
             )
         self._split = {
             "n_rows": int(x.shape[0]),
             "train": torch.as_tensor(train_rows),
             "val": torch.as_tensor(val_rows),
+            "test": torch.as_tensor(test_rows),
+            "by": "operator" if operators is not None else "row (one operator per row)",
         }
         xs = torch.from_numpy(self.preprocessor.transform(x, columns))
         self.model.to(device)
@@ -128,15 +171,59 @@ class CategoricalVQVAE:
 
         trainer.run(stop_after=stop_after, on_epoch_end=save_progress)
         self._training = trainer.state_dict()
-        final = evaluate(self.model, xs[val_rows], cfg, device) if trainer.finished else None
+        final = evaluate(self.model, xs[test_rows], cfg, device) if trainer.finished else None
+        if final is not None:
+            final["rows"] = len(test_rows)
+            self._baselines = {
+                "pca_kmeans": pca_kmeans_baseline(
+                    xs[train_rows].numpy(), xs[test_rows].numpy(), self.vocabulary_size, cfg.seed
+                )
+            }
+            if cfg.categories is None:
+                self._stability = self._category_stability(x, columns, operators)
         self._collect_metrics(trainer, final)
         if ckpt is not None:
             self.save(ckpt)
         return self
 
+    def _discover(self, x: np.ndarray, columns: list[str], train_rows: np.ndarray, cfg):
+        """Categories discovered from a seeded subsample of ``train_rows`` (scaled by the preprocessor)."""
+        gen = generator_for(cfg.seed, 0, "tokenizer/correlation")
+        corr_rows = np.sort(
+            train_rows[torch.randperm(len(train_rows), generator=gen).numpy()[: cfg.correlation_rows]]
+        )
+        names = self.preprocessor.output_columns
+        scaled = self.preprocessor.transform(x[corr_rows], columns)
+        absr = np.abs(spearman_matrix(scaled)) if len(names) > 1 else np.ones((1, 1))
+        return discover_categories(names, absr, cfg)[0]
+
+    def _category_stability(self, x: np.ndarray, columns: list[str], operators) -> dict:
+        """Agreement (adjusted Rand index) of this fit's categories with those another seed discovers.
+
+        The other seed draws its own split and correlation subsample; the preprocessing stays this
+        fit's, so both partition the same columns.
+        """
+        other = attrs.evolve(self.config, seed=self.config.seed + 1)
+        train_rows = split_rows(x.shape[0], other, operators)[0]
+        alt = self._discover(x, columns, train_rows, other)
+        label = {c: i for i, cols in enumerate(self._categories.values()) for c in cols}
+        label_alt = {c: i for i, cols in enumerate(alt.values()) for c in cols}
+        names = self.preprocessor.output_columns
+        return {
+            "seeds": [self.config.seed, other.seed],
+            "categories": [len(self._categories), len(alt)],
+            "adjusted_rand_index": adjusted_rand_index(
+                [label[c] for c in names], [label_alt[c] for c in names]
+            ),
+        }
+
     def _collect_metrics(self, trainer: Trainer, final: dict | None) -> None:
         self.metrics = {
             "final": final,
+            "evaluated_on": "test rows (never used for training, early stopping or the best epoch)",
+            "split_sizes": {k: len(self._split[k]) for k in ("train", "val", "test")},
+            "baselines": self._baselines,
+            "category_stability": self._stability,
             "history": trainer.history,
             "best_epoch": trainer.best_epoch,
             "epochs_run": trainer.epoch,
@@ -261,6 +348,20 @@ class CategoricalVQVAE:
                 "topographic",
             )
         }
+        if final:
+            summary["test_rows"] = final.get("rows")
+        base = ((self.metrics or {}).get("baselines") or {}).get("pca_kmeans") or {}
+        for key, name in (
+            ("r2_overall", "pca_kmeans_r2_overall"),
+            ("utilization", "pca_kmeans_utilization"),
+            ("codes", "pca_kmeans_codes"),
+            ("pca_r2_overall", "pca_only_r2_overall"),
+        ):
+            if key in base:
+                summary[name] = base[key]
+        stability = (self.metrics or {}).get("category_stability") or {}
+        if "adjusted_rand_index" in stability:
+            summary["category_seed_agreement_ari"] = stability["adjusted_rand_index"]
         meta = {"kind": "tokenizer", "name": self.name, "config": self.config.to_dict(), "metrics": summary}
         return save_checkpoint(Path(path), self.state(), meta, notify=False)
 

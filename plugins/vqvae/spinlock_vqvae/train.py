@@ -2,13 +2,13 @@
 
 AdamW on encoder and decoder weights only (codebooks are buffers moved by EMA), learning rate
 per step: linear warmup over ``warmup_epochs`` then cosine decay to ``min_lr_ratio * lr`` at
-``epochs``. Early stopping watches the validation reconstruction MSE (not the total loss, whose
-commitment term shrinks as codes settle) with ``patience`` epochs; the best weights are restored
-at the end. bf16 autocast runs on CUDA only; quantizer distances stay float32.
+``epochs`` (:func:`warmup_cosine`, torch's schedulers). Early stopping watches the validation
+reconstruction MSE (not the total loss, whose commitment term shrinks as codes settle) with
+``patience`` epochs; the best weights are restored at the end. bf16 autocast runs on CUDA only; quantizer distances stay float32.
 
 Every random draw is ``generator_for(seed, index, stream)`` with the epoch or the step as the
 index (shuffling, k-means, restarts), so no generator state has to be carried: the state of
-:class:`Trainer` (weights, EMA buffers, optimizer, step, epoch, best metric and weights,
+:class:`Trainer` (weights, EMA buffers, optimizer, scheduler, step, epoch, best metric and weights,
 patience counter, history) is all a resume needs to continue exactly.
 """
 
@@ -16,25 +16,29 @@ from __future__ import annotations
 
 import copy
 import math
+import warnings
 
 import torch
 import torch.nn.functional as F
+from torch.optim.lr_scheduler import CosineAnnealingLR, LinearLR, SequentialLR
 
-from spinlock_core.seeding import generator_for
+from spinlock_core.api import generator_for
 
 from .metrics import evaluate
 
-__all__ = ["Trainer", "lr_factor"]
+__all__ = ["Trainer", "warmup_cosine"]
 
 
-def lr_factor(step: int, steps_per_epoch: int, config) -> float:
-    """Multiplier of ``config.lr`` at optimizer step ``step`` (warmup, then cosine)."""
-    warm = config.warmup_epochs * steps_per_epoch
-    total = config.epochs * steps_per_epoch
-    if step < warm:
-        return (step + 1) / warm
-    progress = min(1.0, (step - warm) / max(1, total - warm))
-    return config.min_lr_ratio + (1 - config.min_lr_ratio) * 0.5 * (1 + math.cos(math.pi * progress))
+def warmup_cosine(optimizer, warmup: int, total: int, min_lr_ratio: float = 0.0):
+    """Learning rate per optimizer step: linear from ``lr / warmup`` to ``lr`` over ``warmup``
+    steps, then cosine decay to ``min_lr_ratio * lr`` at step ``total`` (torch's ``SequentialLR``
+    of ``LinearLR`` and ``CosineAnnealingLR``; ``scheduler.step()`` after each optimizer step)."""
+    eta_min = min_lr_ratio * optimizer.param_groups[0]["lr"]
+    cosine = CosineAnnealingLR(optimizer, T_max=max(1, total - warmup), eta_min=eta_min)
+    if warmup == 0:
+        return cosine
+    linear = LinearLR(optimizer, start_factor=1 / warmup, end_factor=1.0, total_iters=max(1, warmup - 1))
+    return SequentialLR(optimizer, [linear, cosine], milestones=[warmup])
 
 
 class Trainer:
@@ -47,6 +51,12 @@ class Trainer:
         self.batch = min(bs, n)
         self.steps_per_epoch = max(1, n // self.batch)
         self.optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+        self.scheduler = warmup_cosine(
+            self.optimizer,
+            config.warmup_epochs * self.steps_per_epoch,
+            config.epochs * self.steps_per_epoch,
+            config.min_lr_ratio,
+        )
         self.epoch, self.step, self.bad_epochs = 0, 0, 0
         self.best, self.best_epoch, self.best_state = math.inf, -1, None
         self.history: list[dict] = []
@@ -75,9 +85,7 @@ class Trainer:
         restarts = 0  # losses accumulate as device tensors: no host sync per step for logging
         for b in range(self.steps_per_epoch):
             xb = self.x_train[perm[b * self.batch : (b + 1) * self.batch]].to(self.device)
-            lr = cfg.lr * lr_factor(self.step, self.steps_per_epoch, cfg)
-            for group in self.optimizer.param_groups:
-                group["lr"] = lr
+            lr = self.optimizer.param_groups[0]["lr"]
             with self.autocast:
                 out = model(xb)
                 indep = (
@@ -90,6 +98,7 @@ class Trainer:
             if cfg.grad_clip > 0:
                 torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
             self.optimizer.step()
+            self.scheduler.step()
             restarts += model.ema_update(out, generator_for(cfg.seed, self.step, "tokenizer/restart"))
             for key, val in (
                 ("loss", loss),
@@ -136,6 +145,7 @@ class Trainer:
                 "step": self.step,
                 "steps_per_epoch": self.steps_per_epoch,
             },
+            "scheduler": self.scheduler.state_dict(),
             "rng": {
                 "scheme": "generator_for(seed, epoch|step, 'tokenizer/<stream>')",
                 "seed": self.config.seed,
@@ -156,4 +166,13 @@ class Trainer:
         self.optimizer.load_state_dict(state["optimizer"])
         for key in ("epoch", "step", "best", "best_epoch", "best_state", "bad_epochs", "history"):
             setattr(self, key, state[key])
+        if "scheduler" in state:
+            self.scheduler.load_state_dict(state["scheduler"])
+        else:  # saved before the scheduler was kept: the rate depends on the step alone, replay it
+            for group, lr in zip(self.optimizer.param_groups, self.scheduler.get_last_lr(), strict=True):
+                group["lr"] = lr
+            with warnings.catch_warnings():  # "scheduler.step() before optimizer.step()"
+                warnings.simplefilter("ignore", UserWarning)
+                for _ in range(self.step):
+                    self.scheduler.step()
         self.stopped_early, self.finished = state["stopped_early"], state["finished"]

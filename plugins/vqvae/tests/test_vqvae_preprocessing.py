@@ -160,3 +160,31 @@ def test_drop_reasons_have_kinds_and_the_column_flow_adds_up(planted):
     assert flow["table"] == len(cols) + 2 and flow["dropped"]["all-NaN"] == 2
     assert flow["selected"] + flow["indicators"] - sum(flow["dropped"].values()) == flow["output"]
     assert flow["output"] == len(pre.output_columns)
+
+
+def _old_spearman_matrix(x):
+    """The hand-written ``spearman_matrix`` replaced by scipy's ``spearmanr`` (known answers)."""
+    from scipy.stats import rankdata
+
+    ranks = rankdata(x, axis=0)
+    ranks -= ranks.mean(axis=0)
+    norm = np.sqrt((ranks**2).sum(axis=0))
+    ok = norm > 0
+    ranks[:, ok] /= norm[ok]
+    ranks[:, ~ok] = 0.0
+    r = ranks.T @ ranks
+    np.fill_diagonal(r, 1.0)
+    return np.clip(r, -1.0, 1.0)
+
+
+@pytest.mark.parametrize("columns", [1, 2, 3, 6])
+def test_spearman_matrix_gives_the_values_of_the_former_hand_written_formula(columns):
+    rng = np.random.default_rng(columns)
+    x = rng.standard_normal((40, columns))
+    if columns > 2:
+        x[:, 1] = np.round(x[:, 1])  # ties
+        x[:, 2] = 7.0  # a constant column: 0 off the diagonal
+    if columns > 3:
+        x[:, 3] = np.exp(x[:, 0])  # a monotone copy: r = 1
+        x[5, 4] = np.nan  # a NaN: treated as constant
+    assert np.allclose(spearman_matrix(x), _old_spearman_matrix(x), rtol=0, atol=1e-12)
