@@ -134,12 +134,11 @@ def build(backbone: str, preset: str, space, device, hidden: int | None = None):
 
     if backbone == "u_afno":
         return build_backbone(
-            UAFNOOptions(), preset_name=preset, channels=1, history=1, parameter_space=space, device=device
+            UAFNOOptions(preset=preset), channels=1, history=1, parameter_space=space, device=device
         )
     overrides = {"hidden_channels": hidden} if hidden else {}
     return build_fno(
-        FNOOptions(overrides=overrides),
-        preset_name=preset,
+        FNOOptions(preset=preset, overrides=overrides),
         channels=1,
         history=1,
         parameter_space=space,

@@ -32,11 +32,11 @@
 
    k-means cannot place more centroids than there are training rows: there K is capped (the JSON
    says so). The flat VQ-VAE keeps all K codes; the unused ones count as dead.
-3. **Same metrics for all**, on the validation rows, from the codes: quality = clamp(1 - MSE, 0,
+3. **Same metrics for all**, on the test rows (never seen by training or early stopping), from the codes: quality = clamp(1 - MSE, 0,
    1) on the scaled features, R^2 overall and per category of the categorical map, per-codebook
    utilization and perplexity, dead codes, topographic similarity (the plugin's
-   ``topographic_similarity`` on the same seeded validation subsample as its ``evaluate``).
-   Utilization is bounded by the validation size: next to it stands the utilization that V
+   ``topographic_similarity`` on the same seeded subsample of the test rows as its ``evaluate``).
+   Utilization is bounded by the number of test rows: next to it stands the utilization that V
    uniform draws over K codes would give, ``1 - (1 - 1/K)^V``.
 
 Writes into ``--out`` at most seven files: ``results.json``, ``table.md``, ``features.h5`` (when
@@ -559,8 +559,8 @@ def flat_config(cat_tok, base_cfg):
 
 
 def codebook_stats(codes: np.ndarray, k: int) -> dict:
-    """Use of one codebook by the validation codes: utilization, perplexity, dead codes, and the
-    utilization V uniform draws would give (the ceiling a validation set of V rows allows)."""
+    """Use of one codebook by the test codes: utilization, perplexity, dead codes, and the
+    utilization V uniform draws would give (the ceiling a test set of V rows allows)."""
     hist = np.bincount(codes, minlength=k).astype(np.float64)
     used = int((hist > 0).sum())
     p = hist[hist > 0] / hist.sum()
@@ -597,7 +597,7 @@ def reconstruction_stats(recon: np.ndarray, x: np.ndarray, groups: dict[str, lis
 
 
 def topo_rows(n_val: int, cfg) -> np.ndarray:
-    """The validation subsample the plugin's ``evaluate`` uses for topographic similarity."""
+    """The test subsample the plugin's ``evaluate`` uses for topographic similarity."""
     import torch
 
     from spinlock_core.seeding import generator_for
@@ -632,7 +632,7 @@ def summarize(name, recon, x_val, groups, codebooks, emb, tokens, rows, extra) -
 
 
 def vqvae_row(name: str, tok, table, columns, val_rows, groups, rows, seconds, extra) -> dict:
-    """Row of a fitted ``CategoricalVQVAE`` (categorical or flat), from its validation codes."""
+    """Row of a fitted ``CategoricalVQVAE`` (categorical or flat), from its codes of the test rows."""
     import torch
 
     codes = tok.encode(table[val_rows], columns)
@@ -669,7 +669,7 @@ def vqvae_row(name: str, tok, table, columns, val_rows, groups, rows, seconds, e
 def pca_kmeans(x_train: np.ndarray, x_val: np.ndarray, k: int, variance: float, seed: int) -> dict:
     """PCA (numpy SVD, fewest components holding ``variance``) then k-means with ``k`` codes.
 
-    Returns the validation codes, the centroids in PCA space, the reconstruction (centroid mapped
+    Returns the test codes, the centroids in PCA space, the reconstruction (centroid mapped
     back) and what was chosen.
     """
     from scipy.cluster.vq import kmeans2, vq
@@ -724,15 +724,15 @@ def markdown_table(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
-def goals(row: dict, n_val: int) -> dict:
-    """Issue #9's goals for the categorical tokenizer, checked on its row."""
+def goals(row: dict, n_test: int) -> dict:
+    """Issue #22's goals for the categorical tokenizer, checked on its row (test rows)."""
     if "error" in row:
         return {"met": False, "why": row["error"]}
     return {
         "quality_at_least_0.99": row["quality"] >= 0.99,
         "mean_utilization_at_least_80pct": row["utilization_mean"] >= 0.80,
         "uniform_use_ceiling_of_utilization": row["uniform_utilization_mean"],
-        "validation_rows": n_val,
+        "test_rows": n_test,
         "topographic_reported": row["topographic"] is not None,
     }
 
@@ -759,7 +759,8 @@ def fit_all(args, config, table, columns, work: Path, out: Path) -> tuple[list[d
     cat_seconds = time.perf_counter() - t0
     cat.save(work / "categorical_vqvae.pt")
     train_rows = cat._split["train"].numpy()
-    val_rows = cat._split["val"].numpy()
+    # Every figure is measured on the test rows: neither training nor early stopping saw them.
+    val_rows = cat._split["test"].numpy()
     names = cat.feature_names
     pos = {c: i for i, c in enumerate(names)}
     groups = {k: [pos[c] for c in v] for k, v in cat.category_map.items()}
@@ -767,7 +768,7 @@ def fit_all(args, config, table, columns, work: Path, out: Path) -> tuple[list[d
     x_all = cat.scale(table, columns).numpy()
     info = {
         "train_rows": len(train_rows),
-        "validation_rows": len(val_rows),
+        "test_rows": len(val_rows),
         "split": "categorical_vqvae's seeded split by sample (the same rows for every model)",
         "raw_columns": len(columns),
         "kept_columns": len(names),
@@ -792,7 +793,7 @@ def fit_all(args, config, table, columns, work: Path, out: Path) -> tuple[list[d
         t0 = time.perf_counter()
         flat = CategoricalVQVAE().fit(table, columns, cfg)
         seconds = time.perf_counter() - t0
-        same_split = np.array_equal(flat._split["val"].numpy(), val_rows)
+        same_split = np.array_equal(flat._split["test"].numpy(), val_rows)
         if flat.feature_names != names or not same_split:
             raise RuntimeError("flat VQ-VAE did not get the categorical model's preprocessing and split")
         extra = {"configuration": chosen, "capacity_matched_to_parameters": param_count(cat.model)}
@@ -1018,7 +1019,7 @@ def main(argv=None) -> dict | None:
     rows, info = fit_all(args, config, table, columns, args.work, args.out)
     report["split"] = info
     report["models"] = {r["model"]: r for r in rows}
-    report["goals"] = goals(rows[0], info.get("validation_rows"))
+    report["goals"] = goals(rows[0], info.get("test_rows"))
     table_md = markdown_table(rows)
     report["table_markdown"] = table_md
     if "error" in info:
@@ -1026,7 +1027,7 @@ def main(argv=None) -> dict | None:
     else:
         head = (
             f"{len(index)} CNO samples ({args.scale} scale), {info['train_rows']} train / "
-            f"{info['validation_rows']} validation rows, {info['kept_columns']} scaled features in "
+            f"{info['test_rows']} test rows, {info['kept_columns']} scaled features in "
             f"{len(info['categories'])} categories; tokenizers trained on {info['device']}.\n"
         )
     if generation and (generation["stopped_by_budget"] or generation["errors"]):

@@ -47,8 +47,8 @@ and `spinlock config show` prints what a set of overrides resolves to, with ever
 - **`run.force=true` re-makes a stage from nothing.** Every artefact and checkpoint of the stage
   (its whole folder: `tokenizer/` with `checkpoint.pt`, `mno/` with `checkpoints/`, `dataset/`,
   `features/`, ...) and its stamp are moved to `RUN_DIR/.spinlock/replaced/<time>/`, so nothing of
-  the old run is resumed. When the stage then rejects its new config (exit 2, e.g. an unknown
-  `mno.preset`), what it began is removed and the old artefacts are put back.
+  the old run is resumed. When the stage then rejects its new config (exit 2, e.g. backbone
+  overrides its preset cannot take), what it began is removed and the old artefacts are put back.
 - **Resume only what belongs to this run.** A stage that was interrupted resumes from its
   checkpoint when the same command runs again: generation from its finished chunks, the
   tokenizer (it says `tokenizer: resuming from ... after epoch N of M`) and the MNO (`resuming

@@ -44,6 +44,8 @@ __all__ = [
     "AnalysisResult",
     "Analysis",
     "Tokenizer",
+    "CodebookLayout",
+    "CodebookTokenizer",
     "Backbone",
     "Stage",
     "INTERFACES",
@@ -470,6 +472,82 @@ class Tokenizer(ABC):
         """The tokenizer saved at ``path``, on ``device``."""
 
 
+@attrs.frozen(kw_only=True)
+class CodebookLayout:
+    """How a codebook tokenizer lays out its tokens (:meth:`CodebookTokenizer.codebooks`).
+
+    One codebook per ``(category, level)``: a category is a group of feature columns, its
+    levels are successive (residual) codebooks. A token row of ``encode`` holds local code ids,
+    category-major: the code of ``(category c, level l)`` is at :meth:`token_column`
+    ``c * levels + l``.
+    """
+
+    categories: tuple[str, ...] = attrs.field(converter=tuple)
+    #: ``[category][level]`` codes per codebook; every category has the same number of levels.
+    sizes: tuple[tuple[int, ...], ...] = attrs.field(
+        converter=lambda v: tuple(tuple(int(k) for k in r) for r in v)
+    )
+    #: Raw columns ``scale``/``encode`` read, in order (``<family>/<column>``).
+    input_columns: tuple[str, ...] = attrs.field(converter=tuple)
+    #: Scaled columns ``scale``/``decode`` give, in order.
+    output_columns: tuple[str, ...] = attrs.field(converter=tuple)
+    #: ``[category]`` the output columns each category reconstructs.
+    category_columns: tuple[tuple[str, ...], ...] = attrs.field(converter=lambda v: tuple(map(tuple, v)))
+    #: Raw value per input column that the scaling maps to its training centre without
+    #: counting it missing: what a column absent from a table is set to.
+    neutral: Mapping[str, float] = attrs.field(
+        converter=lambda v: {str(k): float(x) for k, x in dict(v).items()}
+    )
+
+    def __attrs_post_init__(self) -> None:
+        n = len(self.categories)
+        if len(self.sizes) != n or len(self.category_columns) != n:
+            raise ValueError(f"sizes and category_columns need one row per category ({n})")
+        if len({len(r) for r in self.sizes}) > 1:
+            raise ValueError(f"every category needs the same number of levels, got sizes {self.sizes}")
+
+    @property
+    def levels(self) -> int:
+        return len(self.sizes[0]) if self.sizes else 0
+
+    def token_column(self, category: int, level: int) -> int:
+        """Position of codebook ``(category, level)`` in a token row."""
+        return category * self.levels + level
+
+
+class CodebookTokenizer(ABC):
+    """Optional members of a :class:`Tokenizer` whose tokens are codes of codebooks.
+
+    Why: analyses that compare what codes *mean* across runs (``compare-codebooks``) need the
+    codebook layout and a feature-space prototype per code, which the plain interface does not
+    give. A tokenizer provides them by implementing these three methods (subclassing is not
+    needed: they are checked structurally with :func:`missing_members`); the analysis names
+    any that are missing. ``encode`` must then return local code ids laid out as
+    :class:`CodebookLayout` says.
+    """
+
+    @abstractmethod
+    def codebooks(self) -> CodebookLayout:
+        """The layout of the tokens: categories, codebook sizes, columns."""
+
+    @abstractmethod
+    def prototypes(self, level: int, usage: Sequence[Sequence[np.ndarray]]) -> torch.Tensor:
+        """Scaled prototypes ``[codes of level, len(output_columns)]`` of every code of ``level``,
+        category-major (category 0's codes first): the output a code stands for. ``usage`` is
+        ``[category][level]`` code counts on a reference table, for tokenizers whose prototype
+        of one level depends on the typical codes of the others (see ``categorical_vqvae``)."""
+
+    @abstractmethod
+    def unscale(self, scaled) -> np.ndarray:
+        """Scaled output columns ``[N, len(output_columns)]`` back to raw units (float64 numpy)."""
+
+    def column_weights(self, category: int) -> np.ndarray | None:
+        """Optional: how strongly each of the category's columns (``category_columns``, in order)
+        drives its codes, larger is stronger (used to name a category by its top columns);
+        ``None`` (the default) when the tokenizer cannot say."""
+        return None
+
+
 @runtime_checkable
 class Backbone(Protocol):
     """The factory a ``spinlock.backbones`` entry names: builds the MNO's network.
@@ -479,19 +557,22 @@ class Backbone(Protocol):
     stages run. The returned module steps a state: ``module(state [B, C * history, H, W],
     theta {name: Tensor [B]}, noise) -> next state [B, C, H, W]``; the returned config is an
     attrs instance saved in the checkpoint (a rebuilt model must give the same).
+
+    Everything the backbone chooses itself (its size preset, widths...) is in ``options``, its
+    own config section: the core passes only what the data decides.
     """
 
     def __call__(
         self,
         options: Any,
         *,
-        preset_name: str,
         channels: int,
         history: int,
         parameter_space: Any,
         device: Any,
     ) -> tuple[Any, Any]:
-        """``(torch.nn.Module, its attrs config)`` for ``options`` (the ``backbone`` section)."""
+        """``(torch.nn.Module, its attrs config)`` for ``options`` (the ``backbone`` section, e.g.
+        ``backbone.preset`` of ``u_afno``; ``None`` when the backbone declares no config class)."""
 
 
 @runtime_checkable
@@ -520,7 +601,7 @@ INTERFACES: dict[str, type] = {
 }
 
 #: Keyword arguments the core passes to a :class:`Backbone` factory.
-_BACKBONE_KEYWORDS = ("preset_name", "channels", "history", "parameter_space", "device")
+_BACKBONE_KEYWORDS = ("channels", "history", "parameter_space", "device")
 
 
 def _unimplemented(member: Any) -> bool:
@@ -545,6 +626,13 @@ def _missing_parameters(fn: Any, positional: Sequence[str], keywords: Sequence[s
     if inspect.Parameter.VAR_KEYWORD not in kinds:
         names = {p.name for p in params if p.kind != p.POSITIONAL_ONLY}
         missing += [f"parameter {k}" for k in keywords if k not in names]
+    # a required keyword the core never passes (e.g. preset_name, which backbones now read from
+    # their own options) would fail on every call
+    missing += [
+        f"a default for parameter {p.name} (not passed by the core)"
+        for p in params
+        if p.kind == p.KEYWORD_ONLY and p.default is p.empty and p.name not in keywords
+    ]
     return missing
 
 

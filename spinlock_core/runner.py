@@ -7,8 +7,17 @@ prerequisites' configs) is skipped. Artefacts made from a different config are n
 silently: that is an error naming the differing keys unless ``run.force=true``, which moves
 the old artefacts aside (``.spinlock/replaced/<time>/``: the stage's whole output folders,
 checkpoints included, so nothing of the old run is resumed) and makes them anew; a stage that
-rejects its new config gets its old artefacts back. ``run.only=true`` runs just the named stage
-and refuses when a prerequisite's artefacts are missing.
+rejects its new config gets its old artefacts back. A stage may declare that some changes of
+its config update its artefacts in place (``StageSpec.updates_when``: ``features`` adding a
+family keeps the tables it has and extracts the new one): such a change, with its prerequisites
+unchanged, is planned as ``update`` and run without ``run.force`` and without moving anything
+aside; the stages reading it are then stale as for any change. ``run.only=true`` runs just the
+named stage and refuses when a prerequisite's artefacts are missing.
+
+A stamp is compared with the stage's current ``config_keys`` only: a key a stamp holds that
+the stage no longer reads (a stamp written by an older version) is ignored, and a stage whose
+prerequisite is current under that rule reads the artefacts its stamp names, so it is current
+too.
 
 A run holds the run directory's lock (:mod:`spinlock_core.runlock`) from planning to the end.
 ``config.yaml`` is written when the run directory is new and after each stage that ran, never
@@ -57,6 +66,11 @@ class StageContext:
     stage: str
     fingerprint: str = ""
     _device: Any = None
+    action: str = "run"
+    """``run``, ``rerun`` (old artefacts moved aside) or ``update`` (the artefacts are there,
+    made with ``previous``: keep what the new config keeps)."""
+    previous: dict[str, Any] | None = None
+    """For an ``update``: the stage's config its artefacts were made with (``{key: value}``)."""
 
     @property
     def device(self):
@@ -76,6 +90,11 @@ class StageContext:
 def _short(value: Any, width: int = 24) -> str:
     text = str(value)
     return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def _jsonable(value: Any) -> Any:
+    """``value`` as its stamp holds it (JSON, non-JSON values as strings)."""
+    return json.loads(json.dumps(value, default=str))
 
 
 def _flatten(value: Any, prefix: str = "") -> dict[str, Any]:
@@ -157,29 +176,58 @@ class Runner:
     def missing_outputs(self, name: str) -> list[str]:
         return [o for o in self.spec(name).outputs if not (self.run_dir / o).exists()]
 
+    def stamped_config(self, name: str) -> dict[str, Any]:
+        """The config the stamp of ``name`` records, for the keys the stage reads now (a key of
+        an older version's stamp that is no longer in ``config_keys`` is not its identity)."""
+        recorded = (self.stamp(name) or {}).get("config") or {}
+        return {k: v for k, v in recorded.items() if k in self.spec(name).config_keys}
+
     def state(self, name: str) -> str:
-        """``missing``, ``current`` or ``stale``."""
+        """``missing``, ``current``, ``update`` (made with a config the stage updates in place
+        to this one: :meth:`StageSpec.updates_in_place`) or ``stale``."""
         stamp = self.stamp(name)
         if stamp is None or self.missing_outputs(name):
             return "missing"
-        return "current" if stamp.get("fingerprint") == self.fingerprint(name) else "stale"
+        if stamp.get("fingerprint") == self.fingerprint(name):
+            return "current"
+        config_keys, upstream = self._changes(name)
+        if not config_keys and not upstream:
+            return "current"  # equal for the keys the stage reads now
+        if not upstream and self.spec(name).updates_in_place(
+            self.stamped_config(name), _jsonable(self.stage_config(name))
+        ):
+            return "update"
+        return "stale"
 
     def differences(self, name: str) -> list[str]:
         """Dotted config keys (and upstream stages) that differ from the stamped artefacts."""
+        config_keys, upstream = self._changes(name)
+        return config_keys + upstream
+
+    def _changes(self, name: str) -> tuple[list[str], list[str]]:
+        """(differing dotted config keys, ``(stage X)`` per prerequisite changed since the stamp).
+
+        A prerequisite is unchanged when the stamp names its current fingerprint, or when it is
+        current and its own stamp is the one this stamp names (the same artefacts, stamped by an
+        older version under another fingerprint). One this stage did not read then is a change.
+        """
         stamp = self.stamp(name) or {}
-        old, new = _flatten(stamp.get("config", {})), _flatten(self.stage_config(name))
+        old = _flatten(self.stamped_config(name))
+        new = _flatten(_jsonable(self.stage_config(name)))
         keys = sorted(k for k in old.keys() | new.keys() if old.get(k) != new.get(k))
-        changed_up = [
-            f"(stage {req})"
-            for req in self.requires(name)
-            if stamp.get("upstream", {}).get(req) not in (None, self.fingerprint(req))
-        ]
-        return keys + changed_up
+        upstream = []
+        for req in self.requires(name):
+            read = (stamp.get("upstream") or {}).get(req)
+            same_artefacts = read is not None and read == (self.stamp(req) or {}).get("fingerprint")
+            if read == self.fingerprint(req) or (same_artefacts and self.state(req) == "current"):
+                continue
+            upstream.append(f"(stage {req})")
+        return keys, upstream
 
     def summarise_differences(self, name: str, shown: int = 4) -> str:
         """``differs in: a.b (old -> new), ... and N more``: the first few keys with their values."""
-        stamp = self.stamp(name) or {}
-        old, new = _flatten(stamp.get("config", {})), _flatten(self.stage_config(name))
+        old = _flatten(self.stamped_config(name))
+        new = _flatten(_jsonable(self.stage_config(name)))
         keys = self.differences(name)
         if not keys:
             return "differs in: (unknown)"
@@ -200,7 +248,8 @@ class Runner:
     # --- planning and running ---------------------------------------------------------
 
     def plan(self) -> list[tuple[str, str]]:
-        """``[(stage, action)]`` with action ``run``, ``rerun`` (forced) or ``skip``."""
+        """``[(stage, action)]`` with action ``run``, ``rerun`` (forced), ``update`` (in place)
+        or ``skip``."""
         targets = self.targets()
         only = self.config.core.run.only
         names = targets if only else self.order(targets)
@@ -213,6 +262,8 @@ class Runner:
                 plan.append((name, "skip"))
             elif state == "missing":
                 plan.append((name, "run"))
+            elif state == "update":  # run.force or not: nothing is lost by updating
+                plan.append((name, "update"))
             elif self.config.core.run.force:
                 plan.append((name, "rerun"))
             else:
@@ -222,7 +273,38 @@ class Runner:
                     f"run.name={self.suggested_name(name)}; to re-make them here, pass run.force=true "
                     f"(the old ones are moved to {STATE_DIR}/replaced/)."
                 )
+        self._check_requirements(plan)
         return plan
+
+    def _check_requirements(self, plan: list[tuple[str, str]]) -> None:
+        """Refuse, before any stage runs, a plugin that a stage about to run selects (the
+        ``name`` of a config group among its ``config_keys``, or a name its ``plugin_sections``
+        enable) while an optional module it declares (``extras["requires"]``) is not installed."""
+        from .config.compose import SELECTABLE, _enabled_names
+
+        for name, action in plan:
+            if action == "skip":
+                continue
+            spec = self.spec(name)
+            chosen = [
+                (kind, self.config.get(f"{group}.name"), group)
+                for group, kind in SELECTABLE.items()
+                if any(k == group or k.startswith(group + ".") for k in spec.config_keys)
+            ]
+            for decl in spec.plugin_sections:
+                chosen += [
+                    (decl.kind, n, decl.label) for n in _enabled_names(self.config.get(decl.enabled_by))
+                ]
+            for kind, plugin, what in chosen:
+                missing = registry.missing_requirements(registry.load(kind, str(plugin))) if plugin else {}
+                if missing:
+                    need = "; ".join(
+                        f"{module} (install it with `{hint}`)" for module, hint in missing.items()
+                    )
+                    raise ConfigError(
+                        f"stage {name!r} would use {registry.namespace(kind)}:{plugin}, which needs {need}, "
+                        f"not installed here; install it, or choose another {what}."
+                    )
 
     def _check_prerequisites(self, name: str) -> None:
         for req in self.requires(name):
@@ -272,14 +354,19 @@ class Runner:
             tmp.replace(path)
 
     def _run_stage(self, name: str, action: str, numbered: str, hook) -> tuple[str, str, float]:
-        """Run one stage of the plan (``action`` run or rerun) and stamp its artefacts.
+        """Run one stage of the plan (``action`` run, rerun or update) and stamp its artefacts.
 
         For a rerun (``run.force``) every artefact and checkpoint of the stage is moved aside
         first; when the stage then rejects its config (a config or plugin error, exit code 2)
         what it began is removed and the old artefacts are put back.
         """
         context = StageContext(
-            config=self.config, run_dir=self.run_dir, stage=name, fingerprint=self.fingerprint(name)
+            config=self.config,
+            run_dir=self.run_dir,
+            stage=name,
+            fingerprint=self.fingerprint(name),
+            action=action,
+            previous=self.stamped_config(name) if action == "update" else None,
         )
         moved = self._move_aside(name) if action == "rerun" else None
         info(f"[bold cyan]▶ {numbered}[/bold cyan]")

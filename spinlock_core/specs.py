@@ -144,6 +144,11 @@ class StageSpec:
     * ``requires_when`` – ``"module:function"`` called as ``function(config)``: stages it also
       reads under that config (``mno`` reads the tokenizer when one of its losses does); light,
       as it runs when the pipeline is planned and fingerprinted;
+    * ``updates_when`` – ``"module:function"`` called as ``function(old, new)`` with the stage's
+      config as stamped on its artefacts and as resolved now (``{config key: value}``, JSON
+      values): true when the stage updates its artefacts in place for that change rather than
+      re-making them (``features`` adding a family keeps the tables it has), so the runner runs
+      it as an ``update`` without ``run.force``; light, as it runs when the pipeline is planned;
     * ``implementation`` – ``"module:function"`` called as ``function(context)``.
     """
 
@@ -157,6 +162,7 @@ class StageSpec:
     config_class: type | None = None
     plugin_sections: tuple[PluginSections, ...] = attrs.field(default=(), converter=tuple)
     requires_when: str | None = None
+    updates_when: str | None = None
     origin: PluginOrigin | None = _origin_field()
 
     def load_implementation(self) -> Any:
@@ -167,3 +173,8 @@ class StageSpec:
         """``requires``, then the stages ``requires_when`` adds under ``config``."""
         extra = import_object(self.requires_when)(config) if self.requires_when else ()
         return self.requires + tuple(r for r in extra if r not in self.requires)
+
+    def updates_in_place(self, old: dict[str, Any], new: dict[str, Any]) -> bool:
+        """Whether a change of this stage's config from ``old`` to ``new`` (both ``{config key:
+        value}``) updates its artefacts in place (``updates_when``; never without one)."""
+        return bool(self.updates_when) and bool(import_object(self.updates_when)(old, new))

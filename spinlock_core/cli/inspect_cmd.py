@@ -25,6 +25,32 @@ def _check(path: Path) -> None:
         read_json(path.with_suffix(".json"), "a checkpoint's metadata sidecar", ("schema",))
 
 
+#: Rich colour of each verdict level (:data:`spinlock_core.verdicts.LEVELS`).
+LEVEL_STYLE = {"good": "green", "mixed": "yellow", "poor": "red"}
+
+
+def _headline(path: Path):
+    """The run's headline numbers (those ``spinlock run`` prints at its end) and its verdicts,
+    or ``None`` when it has none yet."""
+    from rich.console import Group
+    from rich.table import Table
+
+    from ..report.core import headline
+    from ..report.model import RunArtefacts
+    from ..report.run_section import verdicts
+
+    run = RunArtefacts(path)
+    rows = headline(run)
+    if not rows:
+        return None
+    table = Table("headline", "value", title="headline numbers", title_justify="left")
+    for name, value, level in rows:
+        style = LEVEL_STYLE.get(level)
+        table.add_row(name, f"[{style}]{value}[/{style}]" if style else value)
+    sentences = [f"{card} ({level}): {sentence}" for card, level, sentence, _ in verdicts(run)]
+    return Group(table, *sentences)
+
+
 @guarded
 def inspect(
     path: Annotated[Path, typer.Argument(help="A dataset, tokenizer, checkpoint or run directory.")],
@@ -47,4 +73,10 @@ def inspect(
             f"{path} is not an artefact any installed plugin recognises "
             f"(datasets, checkpoints, tokenizers and run directories are)"
         )
-    Console().print(described)
+    console = Console()
+    console.print(described)
+    if path.is_dir() and (path / "config.yaml").is_file():
+        with reading(path, "a run directory's artefacts"):
+            summary = _headline(path)
+        if summary is not None:
+            console.print(summary)

@@ -34,7 +34,7 @@ def run(
     _set_threads(config)
     if dry_run:
         for name, action in plan:
-            console().print(f"  {action:>5}  {name}")
+            console().print(f"  {action:>6}  {name}")
         return
     with run_lock(runner.run_dir):  # every stage and the report; a second run exits 2 naming us
         _interruptible(runner, plan)

@@ -11,6 +11,9 @@ after every group, e.g. a smaller CNO family for ``scale=small``).
 Resolution order: the base ``config.yaml`` -> the selected options, group by group in
 :data:`GROUP_ORDER` -> dotted overrides. The result is structured section by section with
 the config class each section's owner declares.
+
+Keys that moved are declared in :data:`ALIASES`: a value under the old key (command line,
+option file or saved config) is read at the new one, with one warning line.
 """
 
 from __future__ import annotations
@@ -33,7 +36,16 @@ from .converter import structure, unstructure
 from .overrides import Override, coerce, parse_overrides
 from .schema import CoreConfig
 
-__all__ = ["SELECTABLE", "GROUP_ORDER", "ResolvedConfig", "compose", "search_paths", "config_from_file"]
+__all__ = [
+    "SELECTABLE",
+    "GROUP_ORDER",
+    "ALIASES",
+    "ResolvedConfig",
+    "compose",
+    "search_paths",
+    "config_from_file",
+    "move_aliases",
+]
 
 #: Groups whose option picks a plugin by name; the option becomes ``<group>.name``.
 SELECTABLE = {
@@ -45,6 +57,14 @@ SELECTABLE = {
 #: Order in which group options are merged (later ones win); other groups follow alphabetically.
 GROUP_ORDER = ("domain", "operator", "backbone", "tokenizer", "scale")
 _CORE_KEYS = {a.name for a in attrs.fields(CoreConfig)}
+#: Deprecated dotted keys and the keys that replaced them: ``{old: new}``. A value under the old
+#: key is moved to the new one during composition with one warning line (a command-line value
+#: becomes an override of the new key, so it wins over option files); a value found in an option
+#: file or a saved config that the selected plugin cannot take at the new key is dropped with
+#: the warning (e.g. ``mno.preset``, saved by every run before, for a backbone without presets).
+ALIASES: dict[str, str] = {
+    "mno.preset": "backbone.preset",  # a size preset is the backbone's own option (issue #24)
+}
 
 
 def search_paths() -> list[Path]:
@@ -397,6 +417,64 @@ def _check_names(core: CoreConfig) -> None:
             raise registry._unknown("features", family)
 
 
+def _alias_warning(old: str, value: Any, used: bool = True) -> None:
+    from ..console import warn
+
+    new = ALIASES[old]
+    warn(
+        f"{old} is deprecated: read as {new}={value}"
+        if used
+        else f"{old} is deprecated, dropped: no {new} here"
+    )
+
+
+def _alias_overrides(overrides: list[Override]) -> list[Override]:
+    """Command-line overrides with each deprecated key replaced by its new one (one warning each)."""
+    out = []
+    for o in overrides:
+        if o.key in ALIASES:
+            _alias_warning(o.key, o.raw.strip())
+            o = Override(key=ALIASES[o.key], raw=o.raw)
+        out.append(o)
+    return out
+
+
+def _pop(data: dict, key: str) -> tuple[bool, Any]:
+    parts = key.split(".")
+    node = _get(data, ".".join(parts[:-1])) if len(parts) > 1 else data
+    if not isinstance(node, dict) or parts[-1] not in node:
+        return False, None
+    return True, node.pop(parts[-1])
+
+
+def move_aliases(data: dict, accepts=lambda key: True) -> dict:
+    """Move the values of :data:`ALIASES`' old keys in plain config ``data`` (an option file's
+    merge or a saved config) to their new keys, in place, one warning line each; a value whose
+    new key ``accepts(new)`` refuses (the selected plugin has no such option) is dropped.
+    Returns ``data``."""
+    for old, new in ALIASES.items():
+        found, value = _pop(data, old)
+        if not found:
+            continue
+        if accepts(new):
+            _alias_warning(old, value)
+            _assign(data, new, value)
+        else:
+            _alias_warning(old, value, used=False)
+    return data
+
+
+def _accepts(sections: dict[str, _Section]):
+    def accepts(key: str) -> bool:
+        try:
+            _target_type(key, sections)
+        except ConfigError:
+            return False
+        return True
+
+    return accepts
+
+
 def _apply(data: dict, overrides: list[Override], sections: dict[str, _Section] | None) -> None:
     for o in overrides:
         tp = _target_type(o.key, sections or {})
@@ -418,7 +496,7 @@ def compose(args=(), *, from_data: dict | None = None) -> ResolvedConfig:
     groups = _groups(paths)
     group_keys = set(groups) | set(SELECTABLE)
     selections = {o.key: o.raw.strip() for o in overrides if o.key in group_keys}
-    assignments = [o for o in overrides if o.key not in group_keys]
+    assignments = _alias_overrides([o for o in overrides if o.key not in group_keys])
     if from_data is not None:
         if selections:
             raise ConfigError(
@@ -433,6 +511,7 @@ def compose(args=(), *, from_data: dict | None = None) -> ResolvedConfig:
     root_level = [o for o in assignments if o.key.split(".")[0] in _CORE_KEYS]
     _apply(data, root_level, None)
     sections = _sections(data)
+    move_aliases(data, _accepts(sections))
     rest = [o for o in assignments if o not in root_level]
     prefixes = {decl.prefix for decl in _plugin_sections()}
     late = [o for o in rest if o.key.split(".")[0] in prefixes]  # <prefix>.<name> exists once it is enabled

@@ -6,7 +6,7 @@ from . import dataset_section, features_section, run_section, tokenizer_section,
 from .build import guarded
 from .model import RunArtefacts
 
-__all__ = ["register_core_sections", "CORE_SECTIONS"]
+__all__ = ["register_core_sections", "CORE_SECTIONS", "headline"]
 
 #: ``(builder, (key, title, order))``: the sections the core contributes, in page order.
 CORE_SECTIONS = (
@@ -28,3 +28,18 @@ CORE_SECTIONS = (
 def register_core_sections(register, run: RunArtefacts) -> None:
     for build, (key, title, order) in CORE_SECTIONS:
         register(guarded(build, key, title, order)(run))
+
+
+def headline(run: RunArtefacts) -> list[tuple[str, str, str]]:
+    """``[(name, value, verdict level or "")]``: the core sections' headline numbers, the ones
+    ``spinlock run`` prints at its end, computed from the run's JSON artefacts and checkpoint
+    metadata only (no figure drawn, no model loaded), for ``spinlock inspect RUN_DIR``."""
+    numbers, levels = run_section.run_headline(run)
+    for part in (
+        dataset_section.dataset_headline,
+        tokenizer_section.tokenizer_headline,
+        training_sections.mno_headline,
+        training_sections.validate_headline,
+    ):
+        numbers |= part(run)
+    return [(name, value, levels.get(name, "")) for name, value in numbers.items()]

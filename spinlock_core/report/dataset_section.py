@@ -18,7 +18,7 @@ from .cells import fmt
 from .model import Figure, RunArtefacts, Section, Table, Text
 from .plotting import field_image, subplots, to_png
 
-__all__ = ["dataset_section"]
+__all__ = ["dataset_section", "dataset_headline"]
 
 KEY, TITLE, ORDER = "generate", "Dataset and trajectories", 10
 #: Samples whose trajectories are read for the figures (each read is one whole sample).
@@ -205,6 +205,22 @@ def _no_dataset(run: RunArtefacts) -> Section:
     )
 
 
+def _samples_ok(status) -> dict[str, str]:
+    from ..storage import STATUS
+
+    return {"samples ok": f"{int((status == STATUS['ok']).sum())}/{len(status)}"}
+
+
+def dataset_headline(run: RunArtefacts) -> dict[str, str]:
+    """The section's headline (samples that finished ok), read from the sample status only."""
+    from ..storage import Dataset
+
+    if not run.path("dataset/manifest.json").is_file():
+        return {}
+    with Dataset(run.path("dataset")) as ds:
+        return _samples_ok(ds.read("samples/status"))
+
+
 def dataset_section(run: RunArtefacts) -> Section:
     from ..storage import STATUS, Dataset
 
@@ -235,5 +251,5 @@ def dataset_section(run: RunArtefacts) -> Section:
         order=ORDER,
         status="ok" if run.finished("generate") else "partial",
         blocks=blocks,
-        headline={"samples ok": f"{int((status == STATUS['ok']).sum())}/{len(status)}"},
+        headline=_samples_ok(status),
     )

@@ -10,9 +10,31 @@ import math
 
 import numpy as np
 
-__all__ = ["subplots", "to_png", "field_image", "grid_shape"]
+__all__ = ["subplots", "to_png", "field_image", "grid_shape", "rows_height", "label_rows"]
 
 DPI = 80
+#: Inches per labelled row of a heatmap, and its labels' font size (points): 8 pt at
+#: :data:`DPI` is the smallest that reads on a screen, and needs about this much room.
+ROW_INCHES, ROW_FONT = 0.2, 8
+#: The tallest a heatmap grows (inches); beyond it only every k-th row is labelled.
+MAX_ROWS_HEIGHT = 30.0
+
+
+def rows_height(n_rows: int) -> float:
+    """The height (inches) of a heatmap of ``n_rows`` labelled rows: it grows with the rows,
+    up to :data:`MAX_ROWS_HEIGHT`."""
+    return min(MAX_ROWS_HEIGHT, ROW_INCHES * max(1, n_rows))
+
+
+def label_rows(ax, names, height: float) -> None:
+    """Label a heatmap's rows with ``names`` at a readable size: every row where the panel's
+    ``height`` (inches) leaves :data:`ROW_INCHES` each, else every k-th row."""
+    names = list(names)
+    step = max(1, math.ceil(ROW_INCHES * len(names) / max(height, 1e-9)))
+    ticks = range(0, len(names), step)
+    ax.set_yticks(list(ticks), [names[i] for i in ticks], fontsize=ROW_FONT)
+    if step > 1:
+        ax.set_ylabel(f"every {step}th of {len(names)} rows labelled", fontsize=ROW_FONT)
 
 
 def subplots(

@@ -6,7 +6,7 @@ from ..verdicts import summary_verdict
 from .cells import fmt
 from .model import RunArtefacts, Section, Table, Text
 
-__all__ = ["run_section"]
+__all__ = ["run_section", "run_headline", "verdicts"]
 
 KEY, TITLE, ORDER = "run", "Run", 0
 
@@ -47,6 +47,17 @@ def verdicts(run: RunArtefacts) -> list[tuple[str, str, str, str]]:
     return found
 
 
+def run_headline(run: RunArtefacts, found=None) -> tuple[dict[str, str], dict[str, str]]:
+    """``(headline, levels)``: the stages' total time and one verdict card per rollout summary
+    (``found``: :func:`verdicts` of the run, computed when not given)."""
+    found = verdicts(run) if found is None else found
+    stamps = run.stamps()
+    total = sum(float(s.get("seconds", 0)) for s in stamps.values())
+    headline = {"stage time": f"{total:.1f} s"} if stamps else {}
+    levels = {card: level for card, level, _, _ in found}
+    return headline | levels, levels
+
+
 def _verdict_blocks(found) -> list:
     if not found:
         return []
@@ -81,7 +92,6 @@ def run_section(run: RunArtefacts) -> Section:
                 stamp.get("fingerprint", "?"),
             )
         )
-    total = sum(float(s.get("seconds", 0)) for s in stamps.values())
     config_rows = [
         ("domain / operator", f"{_choice(run, 'domain')} / {_choice(run, 'operator')}"),
         ("scale", fmt(run.config_get("scale"))),
@@ -108,8 +118,7 @@ def run_section(run: RunArtefacts) -> Section:
     blocks[1:1] = _verdict_blocks(found)
     if not run.config:
         blocks.insert(0, Text("No `config.yaml` here: this directory was not made by `spinlock run`."))
-    headline = {"stage time": f"{total:.1f} s"} if stamps else {}
-    headline |= {card: level for card, level, _, _ in found}
+    headline, levels = run_headline(run, found)
     return Section(
         key=KEY,
         title=TITLE,
@@ -117,5 +126,5 @@ def run_section(run: RunArtefacts) -> Section:
         status="ok" if stamps else "not run",
         blocks=blocks,
         headline=headline,
-        headline_levels={card: level for card, level, _, _ in found},
+        headline_levels=levels,
     )

@@ -16,9 +16,9 @@ import numpy as np
 
 from .cells import fmt
 from .model import Figure, RunArtefacts, Section, Table, Text
-from .plotting import subplots, to_png
+from .plotting import label_rows, rows_height, subplots, to_png
 
-__all__ = ["tokenizer_section", "vocabulary_verdict"]
+__all__ = ["tokenizer_section", "tokenizer_headline", "vocabulary_verdict"]
 
 KEY, TITLE, ORDER = "tokenizer", "Tokenizer", 30
 #: Shown first in the headline, when the tokenizer reports them. R² before quality (1 - MSE,
@@ -82,20 +82,20 @@ def _usage(tokens: np.ndarray, names: list[str], sizes: list[int | None]) -> tup
         caption=f"Token usage on this run's {tokens.shape[0]} samples (all rows, training and validation); "
         f"with V samples at most V codes of a position can be used.",
     )
-    height = min(10.0, 0.6 + 0.16 * len(names))
+    height = rows_height(len(names))
     fig, axes = subplots(
         1,
         2,
         panel=(0, height),
-        widths=(min(9.0, 1.5 + 0.1 * width), 2.0),
-        margins=(1.6, 0.3, 0.5, 0.2),
+        widths=(min(9.0, 2.5 + 0.1 * width), 2.5),
+        margins=(0.25 + 0.065 * max(map(len, names), default=4), 0.3, 0.5, 0.2),
         gaps=(1.0, 0.5),
     )
     ax = axes[0, 0]
     image = ax.imshow(
         np.where(counts > 0, counts, np.nan), aspect="auto", cmap="viridis", interpolation="nearest"
     )
-    ax.set_yticks(range(len(names)), names, fontsize=6)
+    label_rows(ax, names, height)
     ax.set_xlabel("code id")
     fig.colorbar(image, ax=ax, label="samples", fraction=0.06, pad=0.02)
     bars = axes[0, 1]
@@ -179,23 +179,44 @@ def vocabulary_verdict(metrics: dict) -> str | None:
     return text + "."
 
 
-def tokenizer_section(run: RunArtefacts) -> Section:
-    from ..artefacts import ArtefactError, read_json, reading
+def _metadata(model_path: Path) -> dict:
+    from ..artefacts import ArtefactError, read_json
     from ..checkpoint import read_metadata
     from ..errors import CheckpointError
 
-    model_path = run.path("tokenizer/model.pt")
-    if not model_path.is_file():
-        return Section.not_run(KEY, TITLE, ORDER, "tokenizer")
     if model_path.with_suffix(".json").is_file():
         read_json(
             model_path.with_suffix(".json"), "a checkpoint's metadata sidecar", ("schema", "kind", "name")
         )
     try:
-        meta = read_metadata(model_path)
+        return read_metadata(model_path)
     except CheckpointError as exc:
         raise ArtefactError(f"expected a tokenizer checkpoint: {exc}") from None
-    metrics = {k: v for k, v in (meta.get("metrics") or {}).items() if isinstance(v, (int, float))}
+
+
+def _metrics(meta: dict) -> dict:
+    return {k: v for k, v in (meta.get("metrics") or {}).items() if isinstance(v, (int, float))}
+
+
+def tokenizer_headline(run: RunArtefacts) -> dict[str, str]:
+    """The section's headline numbers (the first two of :data:`HEADLINE_METRICS` the tokenizer
+    reports), read from the checkpoint's metadata only: cheap enough for ``spinlock inspect``."""
+    model_path = run.path("tokenizer/model.pt")
+    if not model_path.is_file():
+        return {}
+    metrics = _metrics(_metadata(model_path))
+    headline = {f"tokenizer {k}": fmt(metrics[k]) for k in HEADLINE_METRICS if k in metrics}
+    return dict(list(headline.items())[:2])
+
+
+def tokenizer_section(run: RunArtefacts) -> Section:
+    from ..artefacts import reading
+
+    model_path = run.path("tokenizer/model.pt")
+    if not model_path.is_file():
+        return Section.not_run(KEY, TITLE, ORDER, "tokenizer")
+    meta = _metadata(model_path)
+    metrics = _metrics(meta)
     blocks: list = [
         Text(f"Tokenizer `{meta.get('name')}`, saved by spinlock {meta.get('spinlock_version', '?')}."),
         Table(
@@ -235,12 +256,11 @@ def tokenizer_section(run: RunArtefacts) -> Section:
             Text("No feature tables in this run (`features/features.h5`): token usage not computed.")
         )
     blocks += _dashboards(run, spec, model)
-    headline = {f"tokenizer {k}": fmt(metrics[k]) for k in HEADLINE_METRICS if k in metrics}
     return Section(
         key=KEY,
         title=TITLE,
         order=ORDER,
         status="ok" if run.finished("tokenizer") else "partial",
         blocks=blocks,
-        headline=dict(list(headline.items())[:2]),
+        headline=tokenizer_headline(run),
     )

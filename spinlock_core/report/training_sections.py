@@ -16,7 +16,7 @@ from .markdown import markdown_blocks
 from .model import Figure, RunArtefacts, Section, Table, Text
 from .plotting import subplots, to_png
 
-__all__ = ["mno_section", "validate_section"]
+__all__ = ["mno_section", "validate_section", "mno_headline", "validate_headline"]
 
 MNO = ("mno", "MNO training", 40)
 VALIDATE = ("validate", "Validation", 50)
@@ -38,6 +38,44 @@ def _headline(data: Any, prefix: str, known: dict[str, str]) -> dict[str, str]:
     if isinstance(own, dict):
         return {f"{prefix} {k}": fmt(v) for k, v in own.items()}
     return {name: fmt(value) for name, dotted in known.items() if (value := _get(data, dotted)) is not None}
+
+
+def mno_headline(run: RunArtefacts) -> dict[str, str]:
+    """The MNO section's headline numbers, from its JSON artefacts only (no figure drawn):
+    the last epoch's validation rel. L2 and persistence, overridden by ``mno/evaluation.json``."""
+    headline: dict[str, str] = {}
+    history = run.json("mno/metrics.json")
+    if history:
+        headline = _headline(
+            history[-1], "MNO", {"MNO val rel. L2": "val_rel_l2", "persistence rel. L2": "persistence_rel_l2"}
+        )
+    evaluation = run.json("mno/evaluation.json")
+    if evaluation is not None:
+        headline.update(
+            _headline(
+                evaluation,
+                "MNO",
+                {
+                    "MNO val rel. L2": "summary.rel_l2",
+                    "persistence rel. L2": "summary.persistence_rel_l2",
+                    "MNO VRMSE": "summary.vrmse",
+                },
+            )
+        )
+    return headline
+
+
+def validate_headline(run: RunArtefacts) -> dict[str, str]:
+    """The validation section's headline numbers, from ``validate/report.json`` only."""
+    return _headline(
+        run.json("validate/report.json"),
+        "validation",
+        {
+            "fresh-θ rel. L2": "rollout.summary.rel_l2",
+            "fresh-θ token agreement": "tokenizer.mean_agreement",
+            "fresh-θ mean feature KS": "features.mean_ks",
+        },
+    )
 
 
 def _pngs(run: RunArtefacts, folder: str, skip=frozenset()) -> list[Figure]:
@@ -79,12 +117,13 @@ def mno_section(run: RunArtefacts) -> Section:
     if not history and meta is None:
         return Section.not_run(key, title, order, "mno")
     blocks: list = []
-    headline: dict[str, str] = {}
     if meta:
-        config = _get(meta, "config.mno") or {}
+        # the size preset is the backbone's option (mno.preset in runs of earlier versions)
+        preset = _get(meta, "config.backbone.preset") or _get(meta, "config.mno.preset")
+        size = f", preset `{preset}`" if preset else ""
         blocks.append(
             Text(
-                f"Backbone `{meta.get('name')}`, preset `{config.get('preset', '?')}`, "
+                f"Backbone `{meta.get('name')}`{size}, "
                 f"{meta.get('epoch', '?')} epochs ({meta.get('step', '?')} optimizer steps)."
             )
         )
@@ -95,22 +134,8 @@ def mno_section(run: RunArtefacts) -> Section:
         blocks.append(
             Table(columns=("metric", "last epoch"), rows=[(k, fmt(v)) for k, v in last.items()], caption="")
         )
-        headline = _headline(
-            last, "MNO", {"MNO val rel. L2": "val_rel_l2", "persistence rel. L2": "persistence_rel_l2"}
-        )
     evaluation = run.json("mno/evaluation.json")
     if evaluation is not None:
-        headline.update(
-            _headline(
-                evaluation,
-                "MNO",
-                {
-                    "MNO val rel. L2": "summary.rel_l2",
-                    "persistence rel. L2": "summary.persistence_rel_l2",
-                    "MNO VRMSE": "summary.vrmse",
-                },
-            )
-        )
         shown = evaluation.get("summary", evaluation) if isinstance(evaluation, dict) else evaluation
         blocks.append(
             Table(
@@ -134,7 +159,7 @@ def mno_section(run: RunArtefacts) -> Section:
         order=order,
         status="ok" if run.finished("mno") else "partial",
         blocks=blocks,
-        headline=headline,
+        headline=mno_headline(run),
     )
 
 
@@ -155,20 +180,11 @@ def validate_section(run: RunArtefacts) -> Section:
                 caption="`validate/report.json`",
             )
         ]
-    headline = _headline(
-        report,
-        "validation",
-        {
-            "fresh-θ rel. L2": "rollout.summary.rel_l2",
-            "fresh-θ token agreement": "tokenizer.mean_agreement",
-            "fresh-θ mean feature KS": "features.mean_ks",
-        },
-    )
     return Section(
         key=key,
         title=title,
         order=order,
         status="ok" if run.finished("validate") else "partial",
         blocks=[*blocks, *_pngs(run, "validate", skip=embedded)],
-        headline=headline,
+        headline=validate_headline(run),
     )

@@ -39,6 +39,8 @@ FEATURES = StageSpec(
     requires=("generate",),
     outputs=("features/features.h5",),
     config_keys=("features", "feature"),
+    # adding families keeps the tables there and extracts the new ones: an update, not a re-make
+    updates_when="spinlock_core.stages:features_added",
     config_section="extract",
     config_class=ExtractConfig,
     plugin_sections=(
@@ -108,3 +110,17 @@ def mno_reads(config) -> tuple[str, ...]:
             if stage not in reads:
                 reads.append(stage)
     return tuple(reads)
+
+
+def features_added(old: dict, new: dict) -> bool:
+    """Whether the ``features`` stage's config changed from ``old`` to ``new`` (each ``{"features":
+    [...], "feature": {...}}``) only by adding families: every old family is still enabled with
+    the same options, so its table is kept and only the added families are extracted."""
+    before, after = old.get("features") or [], new.get("features") or []
+    if not set(before) <= set(after):
+        return False  # a family removed: its table would go, a re-make
+    options_before, options_after = old.get("feature") or {}, new.get("feature") or {}
+    if any(options_before.get(name) != options_after.get(name) for name in before):
+        return False  # an old family's options changed: its table would change
+    others = {k for k in old.keys() | new.keys() if k not in ("features", "feature")}
+    return all(old.get(k) == new.get(k) for k in others)

@@ -74,10 +74,11 @@ class TBPTTConfig:
 
 @attrs.frozen(kw_only=True)
 class MNOConfig:
-    """The ``mno`` stage: train the selected backbone to imitate the family from (θ, u0)."""
+    """The ``mno`` stage: train the selected backbone to imitate the family from (θ, u0).
 
-    preset: str = "small"
-    """Backbone size preset (``small`` for CPUs and tests, ``base``, ``large``)."""
+    The network's size is the backbone's own option (``backbone.preset`` for ``u_afno`` and
+    ``fno``); ``mno.preset`` is read as ``backbone.preset`` with a deprecation warning."""
+
     epochs: int = attrs.field(default=2, validator=v.ge(1))
     """Passes over the training pairs (sample, realization)."""
     batch_size: int = attrs.field(default=4, validator=v.ge(1))

@@ -6,7 +6,9 @@ name, unit, scope, aggregate, doc; ``nan_counts`` per column). Families computed
 ``generate`` with the same options and columns are copied; the others are computed from the
 stored trajectories (the offline path), batch by batch on the device. Inline extraction is an
 optimisation, not part of the dataset's identity: ``features=`` is not in generate's
-fingerprint, so adding a family to a run extracts it here without regenerating.
+fingerprint, so adding a family to a run extracts it here without regenerating. Adding
+families is an update in place (``updates_when``): the tables of the families the run had are
+kept as they are (bitwise) and only the added ones are reused or extracted.
 """
 
 from __future__ import annotations
@@ -257,6 +259,19 @@ def read_table(path, family: str) -> tuple[np.ndarray, list[dict]]:
         return f[family]["table"][...], json.loads(f[family].attrs["columns"])
 
 
+def _kept(path: Path, previous: dict | None, manifests: dict) -> dict[str, np.ndarray]:
+    """For an update (families added): ``{family: table}`` of the families ``path`` was made
+    with (``previous``) and still enabled with the same columns, read as they are stored."""
+    if previous is None or not path.is_file():
+        return {}
+    with open_features(path) as f:
+        return {
+            name: f[name]["table"][...]
+            for name in previous.get("features") or []
+            if name in manifests and name in f and json.loads(f[name].attrs["columns"]) == manifests[name]
+        }
+
+
 def run(context) -> None:
     config = context.config
     cfg = context.section("extract")
@@ -264,14 +279,18 @@ def run(context) -> None:
         name: registry.load("features", name).create(config.sections.get(f"feature.{name}"))
         for name in config.core.features
     }
+    out = context.path("features/features.h5")
     with Dataset(context.path("dataset")) as ds:
         info_ = domain_info(ds)
         manifests = {name: [attrs.asdict(c) for c in fam.columns(info_)] for name, fam in families.items()}
+        kept = _kept(out, context.previous if context.action == "update" else None, manifests)
+        if kept:
+            info(f"feature tables kept: {', '.join(kept)}")
         inline = {k.split("/", 1)[1] for k in ds if k.startswith("features/") and k.count("/") == 1}
         why = {n: _inline_mismatch(ds, config, n, manifests[n]) for n in families if n in inline}
-        reuse = {n for n in families if cfg.reuse_inline and n in inline and why[n] is None}
-        tables = {name: ds.read(f"features/{name}") for name in reuse}
-        todo = {n: f for n, f in families.items() if n not in reuse}
+        reuse = {n for n in families if cfg.reuse_inline and n in inline and why[n] is None} - set(kept)
+        tables = kept | {name: ds.read(f"features/{name}") for name in reuse}
+        todo = {n: f for n, f in families.items() if n not in tables}
         if reuse:
             info(f"features computed inline by generate, reused: {', '.join(sorted(reuse))}")
         if todo and not ds.has("trajectories"):
@@ -279,12 +298,13 @@ def run(context) -> None:
         if todo:
             info(f"features extracted from the stored trajectories: {', '.join(todo)}")
         tables |= extract_offline(ds, todo, context.device, cfg.batch_size)
+        tables = {name: tables[name] for name in families}  # in the order of features=[...]
         for name, family in families.items():
             _check(family, manifests[name], tables[name], name)
         index = np.arange(len(ds))
         made_with = load_yaml(ds.attrs["config"])
     attrs_ = {"config": config.to_yaml(), "dataset_config": json.dumps(made_with, default=str)}
-    _write(context.path("features/features.h5"), tables, manifests, index, attrs_)
+    _write(out, tables, manifests, index, attrs_)
     for name, table in tables.items():
         info(
             f"  {name}: {list(table.shape)} ({len(manifests[name])} columns, {int(np.isnan(table).sum())} NaN values)"

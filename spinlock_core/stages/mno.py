@@ -284,10 +284,10 @@ def train(context, *, stop_after_steps: int | None = None) -> dict:
         data.set_normaliser(saved["normaliser"]["mean"].numpy(), saved["normaliser"]["std"].numpy())
     else:
         data.fit_normaliser(train_pairs)
+    where = data.load(np.concatenate([train_pairs, val_pairs]), steps)  # read and normalised once
     torch.manual_seed(sample_seed(config.core.seed, 0, "mno.init"))
     model, model_config = spec.load_implementation()(
         config.sections.get("backbone"),
-        preset_name=cfg.preset,
         channels=data.channels,
         history=cfg.history,
         parameter_space=data.space,
@@ -377,16 +377,20 @@ def train(context, *, stop_after_steps: int | None = None) -> dict:
             fn.train(training)
 
     n_train = 0
+    preset = getattr(config.sections.get("backbone"), "preset", None)  # where the backbone has sizes
+    label = f"{name} ({preset})" if preset else name
     if is_rank0():
         info(
-            f"mno: {name} ({cfg.preset}), {sum(p.numel() for p in model.parameters()):,} parameters, "
+            f"mno: {label}, {sum(p.numel() for p in model.parameters()):,} parameters, "
             f"{len(train_pairs)} training / {len(val_pairs)} validation trajectories, horizon {steps}, "
-            f"{precision}{', compiled' if cfg.compile else ''}, data {cfg.data}"
+            f"{precision}{', compiled' if cfg.compile else ''}, data {cfg.data} ({where})"
             + (f", {world} ranks" if distributed else "")
         )
     saved_at = time.monotonic()  # wall-time checkpoints (mno.checkpoint_minutes) count from here
     with progress(
-        cfg.epochs * batches_per_epoch - state["step"], f"mno ({name}, {cfg.preset})", unit="batches"
+        cfg.epochs * batches_per_epoch - state["step"],
+        f"mno ({name}, {preset})" if preset else f"mno ({name})",
+        unit="batches",
     ) as advance:
         for epoch in range(state["epoch"], cfg.epochs):
             set_mode(True)
@@ -394,9 +398,13 @@ def train(context, *, stop_after_steps: int | None = None) -> dict:
                 len(train_pairs), generator=generator_for(config.core.seed, epoch, "mno.shuffle")
             ).numpy()
             order = train_pairs[np.concatenate([perm, perm[: order_size - len(perm)]])]
-            for b in range(state["position"], batches_per_epoch):
-                pairs = _rank_pairs(order, b, cfg.batch_size, r, world)
-                u0, targets, theta = data.batch(pairs, steps)
+            first = state["position"]
+            batches = data.stream(
+                [_rank_pairs(order, b, cfg.batch_size, r, world) for b in range(first, batches_per_epoch)],
+                steps,
+            )
+            for b, (u0, targets, theta) in enumerate(batches, start=first):
+                pairs = batches.batches[b - first]
                 noise = noise_source(
                     model,
                     u0,
@@ -448,6 +456,7 @@ def train(context, *, stop_after_steps: int | None = None) -> dict:
                         _prune(folder, cfg.keep)
                 _check_nonfinite(state, cfg)
                 if stop_after_steps is not None and n_train >= stop_after_steps:
+                    batches.close()
                     ds.close()
                     return {}
             set_mode(False)

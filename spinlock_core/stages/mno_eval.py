@@ -104,8 +104,9 @@ def evaluate(model, data, pairs, cfg, steps, precision, device, seed: int = 0) -
         flat = _mean_field(u0).expand_as(true)
         curves["mean_field_rel_l2"].append(_rel_l2(flat, true))
         curves["mean_field_vrmse"].append(_vrmse(flat, true))
+        pred_host, true_host = pred.cpu(), true.cpu()  # one copy per batch, not one per row
         for row, (sample, _) in enumerate(chunk):
-            by_sample.setdefault(int(sample), []).append((pred[row].cpu(), true[row].cpu()))
+            by_sample.setdefault(int(sample), []).append((pred_host[row], true_host[row]))
     per_step = {k: torch.cat(v).mean(0).cpu().numpy() for k, v in curves.items()}
     summary = {
         "rel_l2": float(per_step["rel_l2"].mean()),
@@ -192,34 +193,49 @@ def write_figures(
     chunk, u0, pred, true = next(rollout_batches(model, data, shown, cfg, steps, precision, device, seed))
     times = np.unique(np.linspace(0, steps - 1, min(5, steps)).round().astype(int))
     for row, (sample, realization) in enumerate(chunk):
-        fig, axes = plt.subplots(3, len(times), figsize=(2.3 * len(times), 6.6), squeeze=False)
         t_true, t_pred = true[row, :, 0].cpu().numpy(), pred[row, :, 0].cpu().numpy()
-        lo, hi = np.nanpercentile(t_true, [1, 99])
-        err = np.abs(t_pred - t_true)
-        for col, t in enumerate(times):
-            for r_, (img, cmap, vmin, vmax, label) in enumerate(
-                (
-                    (t_true[t], "viridis", lo, hi, "true"),
-                    (t_pred[t], "viridis", lo, hi, "MNO"),
-                    (err[t], "magma", 0, max(1e-12, float(np.nanmax(err))), "|error|"),
-                )
-            ):
-                axis = axes[r_, col]
-                axis.imshow(img, cmap=cmap, vmin=vmin, vmax=vmax)
-                axis.set_xticks([])
-                axis.set_yticks([])
-                if r_ == 0:
-                    axis.set_title(f"step {t + 1}")
-                if col == 0:
-                    axis.set_ylabel(label)
-        fig.suptitle(f"sample {int(sample)}, realization {int(realization)} (channel 0)")
-        fig.tight_layout()
+        fig = rollout_figure(
+            t_true, t_pred, times, f"sample {int(sample)}, realization {int(realization)} (channel 0)"
+        )
         path = folder / f"rollout_{int(sample)}_{int(realization)}.png"
         fig.savefig(path, dpi=100)
         plt.close(fig)
         written.append(path)
     _write_captions(folder, written)
     return written
+
+
+def rollout_figure(t_true: np.ndarray, t_pred: np.ndarray, times, title: str):
+    """Rows true, MNO and |error| of one trajectory ``[T, H, W]`` at ``times``, each row with a
+    colour bar (true and MNO share the value scale, |error| has its own, from 0)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(
+        3, len(times), figsize=(2.3 * len(times) + 1.0, 6.6), squeeze=False, layout="constrained"
+    )
+    lo, hi = np.nanpercentile(t_true, [1, 99])
+    err = np.abs(t_pred - t_true)
+    rows = (
+        (t_true, "viridis", lo, hi, "true", "value"),
+        (t_pred, "viridis", lo, hi, "MNO", "value"),
+        (err, "magma", 0, max(1e-12, float(np.nanmax(err))), "|error|", "|MNO - true|"),
+    )
+    for r_, (frames, cmap, vmin, vmax, label, bar) in enumerate(rows):
+        for col, t in enumerate(times):
+            axis = axes[r_, col]
+            image = axis.imshow(frames[t], cmap=cmap, vmin=vmin, vmax=vmax)
+            axis.set_xticks([])
+            axis.set_yticks([])
+            if r_ == 0:
+                axis.set_title(f"step {t + 1}")
+            if col == 0:
+                axis.set_ylabel(label)
+        fig.colorbar(image, ax=list(axes[r_]), label=bar, fraction=0.03, pad=0.02)
+    fig.suptitle(title)
+    return fig
 
 
 def _write_captions(folder: Path, written: list[Path]) -> None:

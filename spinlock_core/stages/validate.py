@@ -81,13 +81,19 @@ def load_mno(path, device, space: ParameterSpace):
     the checkpoint (not the current one), and must reproduce the saved ``model_config``.
     """
 
+    import copy
+
+    from ..config.compose import move_aliases
     from ..config.converter import structure
 
     state, meta = load_checkpoint(path, map_location=device)
-    name, saved = meta.get("name"), meta.get("config") or {}
+    name, saved = meta.get("name"), copy.deepcopy(meta.get("config") or {})
     if not name or "mno" not in saved or "normaliser" not in state:
         raise CheckpointError(f"{path} is not an mno checkpoint (no backbone name, mno config or normaliser)")
     spec = registry.load("backbones", name)
+    fields = {f.name for f in attrs.fields(spec.config_class)} if attrs.has(spec.config_class) else set()
+    # a checkpoint of an earlier version keeps moved keys (mno.preset) where they were
+    meta = {**meta, "config": move_aliases(saved, lambda key: key.removeprefix("backbone.") in fields)}
     options = {k: v for k, v in (saved.get("backbone") or {}).items() if k != "name"}
     options = structure(options, spec.config_class, "backbone") if spec.config_class else None
     if meta.get("parameter_space"):
@@ -96,7 +102,6 @@ def load_mno(path, device, space: ParameterSpace):
     std = state["normaliser"]["std"].double().cpu().numpy()
     model, model_config = spec.load_implementation()(
         options,
-        preset_name=saved["mno"]["preset"],
         channels=len(mean),
         history=saved["mno"]["history"],
         parameter_space=space,
@@ -306,7 +311,7 @@ def validate(context, predict: Callable | None = None) -> dict:
     report = {
         "setup": {
             "backbone": meta["name"],
-            "preset": meta["config"]["mno"]["preset"],
+            "preset": (meta["config"].get("backbone") or {}).get("preset"),
             "checkpoint": f"mno/{cfg.checkpoint}.pt",
             "validate_seed": vseed,
             "seed_offset": cfg.seed_offset,

@@ -144,10 +144,11 @@ def _fmt(value, digits: int = 4) -> str:
 def write_markdown(path: Path, report: dict) -> None:
     cfg, samples, roll = report["setup"], report["samples"], report["rollout"]["summary"]
     tok, feats = report["tokenizer"], report["features"]
+    size = f" ({cfg['preset']})" if cfg.get("preset") else ""  # the backbone's size preset, if it has one
     lines = [
         "# MNO validation on fresh θ",
         "",
-        f"Backbone `{cfg['backbone']}` ({cfg['preset']}), checkpoint `{cfg['checkpoint']}`; "
+        f"Backbone `{cfg['backbone']}`{size}, checkpoint `{cfg['checkpoint']}`; "
         f"{samples['requested']} fresh θ (Sobol, seed {cfg['validate_seed']}), "
         f"{cfg['realizations']} realization(s), horizon {cfg['horizon']} stored steps "
         f"(trained on {cfg['trained_horizon']}). Ground truth ok: {samples['truth_ok']}, "

@@ -144,7 +144,7 @@ def test_three_models_on_a_given_table(bench, tmp_path):
         assert set(m["r2_by_category"]) == set(cat["r2_by_category"])
     assert sorted(p.name for p in out.iterdir()) == ["features.h5", "results.json", "table.md"]
     saved = json.loads((out / "results.json").read_text())
-    assert saved["goals"]["validation_rows"] == report["split"]["validation_rows"]
+    assert saved["goals"]["test_rows"] == report["split"]["test_rows"]
     assert "| flat_vqvae | 1 |" in (out / "table.md").read_text()
 
 

@@ -2,6 +2,7 @@
 plugin whose implementation fails to import is reported in one line naming it."""
 
 import json
+import os
 
 import pytest
 
@@ -32,7 +33,7 @@ class BadFeatures:
     def columns(self, domain): ...
 
 
-def bad_backbone(options, *, preset_name, channels, history): ...
+def bad_backbone(options, *, channels, history): ...
 
 
 class BadTokenizer:
@@ -120,6 +121,11 @@ def test_the_shipped_tokenizer_implements_the_interface():
     assert issubclass(CategoricalVQVAE, Tokenizer) and missing_members(Tokenizer, CategoricalVQVAE) == []
 
 
+def _with_path(root) -> str:
+    """``root`` in front of the PYTHONPATH the test session has (the fixture plugins live there)."""
+    return os.pathsep.join(p for p in (str(root), os.environ.get("PYTHONPATH", "")) if p)
+
+
 BROKEN_IMPL = {"spinlock.analyses": {"brk": "brk_specs:SPEC"}}
 BROKEN_MODULES = {
     "brk_specs.py": "from spinlock_core.specs import ComponentSpec\n"
@@ -146,7 +152,7 @@ def test_an_implementation_that_fails_to_import_is_one_line_at_use(make_dist, mo
 
 def test_plugins_list_imports_honestly_and_shows_the_error(make_dist):
     root = make_dist("brk-dist", BROKEN_IMPL, BROKEN_MODULES)
-    listing = run_spinlock("plugins", "list", "--json", env={"PYTHONPATH": str(root)})
+    listing = run_spinlock("plugins", "list", "--json", env={"PYTHONPATH": _with_path(root)})
     assert listing.returncode == 0, listing.stderr
     rows = {(r["kind"], r["name"]): r for r in json.loads(listing.stdout)}
     assert rows[("analyses", "brk")]["status"] == (
@@ -168,7 +174,7 @@ def test_a_domain_whose_hook_module_is_broken_is_one_clear_error(make_dist):
     (root / "domb_pkg" / "__init__.py").write_text("")
     (root / "domb_pkg" / "specs.py").write_text("from spinlock_testplugin.specs import TOY_DOMAIN as SPEC\n")
     (root / "domb_pkg" / "hooks.py").write_text("import no_such_hook_dependency\n")
-    result = run_spinlock("run", "domain=domb", env={"PYTHONPATH": str(root)})
+    result = run_spinlock("run", "domain=domb", env={"PYTHONPATH": _with_path(root)})
     assert result.returncode != 0
     assert "pass domain=NAME" not in result.stderr and "Traceback" not in result.stderr
     assert (

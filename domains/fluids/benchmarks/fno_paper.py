@@ -136,9 +136,9 @@ def build_model(name: str, args, space, device):
     else:
         raise ValueError(f"unknown model {name!r}; valid: u_afno, fno")
     spec = load_plugin("backbones", name)
-    options = spec.config_class(overrides=overrides)
+    options = spec.config_class(preset=preset, overrides=overrides)
     model, config = spec.load_implementation()(
-        options, preset_name=preset, channels=1, history=args.t_in, parameter_space=space, device=device
+        options, channels=1, history=args.t_in, parameter_space=space, device=device
     )
     import attrs
 

@@ -11,12 +11,16 @@ from typing import Any
 
 import numpy as np
 
+from .views import MISSING_SUFFIX
+
 __all__ = [
     "to_json",
     "write_report",
     "headline",
     "notes",
     "category_label",
+    "control_line",
+    "SAME_DOMAIN_CONTROL",
     "ALIGNMENT_P",
     "BETTER",
     "Z_MEANING",
@@ -84,9 +88,10 @@ _BELOW = {
 
 
 def category_label(view, i: int, k: int = 2) -> str:
-    """``cat05_summary (energy, max)``: a category's name with its first ``k`` columns (family
-    prefix dropped), and how many more it has."""
-    columns = [c.split("/", 1)[-1] for c in view.category_columns(i)]
+    """``cat05_summary (energy_max, spread, +12)``: a category's name with its top ``k`` columns,
+    ranked by their weight in the category's encoder (:meth:`CodebookView.top_columns`; family
+    prefix and missing-value indicators dropped), and how many more it has."""
+    columns = [c.split("/", 1)[-1] for c, _ in view.top_columns(i) if not c.endswith(MISSING_SUFFIX)]
     more = f", +{len(columns) - k}" if len(columns) > k else ""
     return f"{view.categories[i]} ({', '.join(columns[:k])}{more})" if columns else view.categories[i]
 
@@ -116,6 +121,30 @@ def notes(comparison) -> list[str]:
     return lines
 
 
+#: What a same-domain pair scores, for a cross-domain result to be read against: measured, not
+#: computed here (a control of these runs would need a second run of A's domain with another
+#: seed, minutes of generation and training). From docs/analyses.md, "Sanity, as tests".
+SAME_DOMAIN_CONTROL = (
+    "two reaction-diffusion seeds at scale=small (docs/analyses.md, measured 2026-12-04 at commit "
+    "172203e, 200 draws) scored prototype distance L0 z = 10.2, token MI (L0) z = 9.8, CKA z = 4.7, "
+    "every p = 1/201"
+)
+
+
+def control_line(comparison) -> str | None:
+    """For runs of different domains: what a same-domain pair scores, and how to measure one."""
+    a, b = comparison.a, comparison.b
+    da, db = getattr(a, "domain", "?"), getattr(b, "domain", "?")
+    if da == db or "?" in (da, db):
+        return None
+    return (
+        f"Same-domain control (not run here; a published measurement): {SAME_DOMAIN_CONTROL}. "
+        f"For a control of these runs, compare {a.label} with a run of domain {da} under "
+        f"another seed (`spinlock run domain={da} seed=1 run.name=seed1`, then "
+        f"`spinlock compare-codebooks {a.path} runs/{da}/seed1`)."
+    )
+
+
 def headline(comparison) -> str:
     """One score per measure family and a verdict: all three at p < 0.01 is "aligned", none at
     p < ALIGNMENT_P is "no alignment beyond chance", anything else "mixed"."""
@@ -136,9 +165,10 @@ def headline(comparison) -> str:
         )
     n = len(comparison.warnings)
     warned = f" ({n} warning{'s' if n > 1 else ''} in the report.)" if n else ""
+    control = control_line(comparison)
     return (
         f"{comparison.a.label} vs {comparison.b.label} over {len(comparison.columns.shared)} shared columns: "
-        f"{parts}. Verdict: {verdict}.{warned}"
+        f"{parts}. Verdict: {verdict}.{warned}" + (f" {control}" if control else "")
     )
 
 

@@ -1,17 +1,15 @@
-"""What the alignment needs from a tokenizer, and its adapter for ``categorical_vqvae``.
+"""What the alignment needs from a tokenizer, and the view it reads it through.
 
 A :class:`CodebookView` exposes a trained tokenizer as codebooks ``(category, level)`` of
-codes, each with a feature-space **prototype**, plus encode/decode of raw feature tables.
-
-Prototype of code ``k`` of category ``c`` at level ``l`` (``categorical_vqvae``): the latent
-``e_l[k] + sum_{l' != l} m_l'`` decoded by category ``c``'s decoder, where ``m_l'`` is the
-usage-weighted mean code of level ``l'`` (weights: how often each code is used on the run's
-own feature table). So a level-0 code is decoded on top of the *mean* refinement of the finer
-levels, and a residual code on top of the *mean* coarse code (not of zero, which is not a
-latent the decoder ever sees): the prototype is "a typical sample carrying this code". Columns
-of the other categories sit at their own decoded mean latent, so a prototype differs from the
-background only in its category's columns. Prototypes are returned in raw feature units
-(the tokenizer's scaling undone).
+codes, each with a feature-space **prototype**, plus encode/decode of raw feature tables. It
+reads the tokenizer only through its interface: :class:`spinlock_core.api.Tokenizer`
+(``scale``, ``encode``, ``decode``) and the optional members of
+:class:`spinlock_core.api.CodebookTokenizer` (``codebooks``: the layout of categories, levels
+and columns; ``prototypes``: what each code stands for in feature space; ``unscale``). Any
+tokenizer that provides them can be compared; ``categorical_vqvae`` does (its prototypes: a
+code's latent on top of the usage-weighted mean codes of the other levels, decoded; see
+:meth:`spinlock_vqvae.CategoricalVQVAE.prototypes`). Prototypes are returned in raw feature
+units (the tokenizer's scaling undone).
 """
 
 from __future__ import annotations
@@ -20,16 +18,27 @@ from pathlib import Path
 
 import attrs
 import numpy as np
-import torch
 
-from spinlock_core.api import CheckpointError, PluginError, load_tokenizer
+from spinlock_core.api import CheckpointError, CodebookTokenizer, PluginError, load_tokenizer
 
-__all__ = ["CodebookView", "Code", "load_view", "SUPPORTED"]
+__all__ = ["CodebookView", "Code", "load_view", "SUPPORTED", "REQUIRED"]
 
-#: Tokenizer plugins this analysis has an adapter for (checked on the loaded tokenizer's
-#: internals, not its name: a tokenizer with the same codebook layout works too).
+#: Tokenizer plugins known to provide what the analysis reads (any other that does works too).
 SUPPORTED = ("categorical_vqvae",)
+#: What a tokenizer must provide: members of the ``Tokenizer`` interface the view calls, then
+#: every member of the optional ``CodebookTokenizer`` interface.
+REQUIRED = ("name", "scale", "encode", "decode", *sorted(CodebookTokenizer.__abstractmethods__))
 MISSING_SUFFIX = "#missing"
+
+
+def _missing(tokenizer) -> list[str]:
+    """The members of :data:`REQUIRED` that ``tokenizer`` lacks (or leaves abstract)."""
+    return [
+        m
+        for m in REQUIRED
+        if getattr(tokenizer, m, None) is None
+        or getattr(getattr(tokenizer, m), "__isabstractmethod__", False)
+    ]
 
 
 @attrs.frozen
@@ -47,45 +56,56 @@ class Code:
 
 
 class CodebookView:
-    """A ``categorical_vqvae`` tokenizer seen as codebooks with prototypes, on the CPU."""
+    """A codebook tokenizer (see the module doc) seen as codebooks with prototypes, on the CPU."""
 
     def __init__(self, tokenizer):
-        if not hasattr(tokenizer, "model") or not hasattr(tokenizer.model, "quantizers"):
+        missing = _missing(tokenizer)
+        if missing:
             raise PluginError(
-                f"codebook_alignment has no adapter for {type(tokenizer).__name__}; "
-                f"supported tokenizers: {', '.join(SUPPORTED)}"
+                f"codebook_alignment has no adapter for {type(tokenizer).__name__}; supported tokenizers: "
+                f"{', '.join(SUPPORTED)}, or any tokenizer with the members {', '.join(REQUIRED)} "
+                f"(spinlock_core.api.Tokenizer and CodebookTokenizer); missing: {', '.join(missing)}"
             )
         self.tokenizer = tokenizer
-        self.model = tokenizer.model.to("cpu").eval()
-        self.pre = tokenizer.preprocessor
+        self.layout = tokenizer.codebooks()
 
     # ----------------------------------------------------------------- layout
     @property
     def categories(self) -> list[str]:
-        return list(self.tokenizer.category_map)
+        return list(self.layout.categories)
 
     @property
     def levels(self) -> int:
-        return int(self.model.levels)
+        return self.layout.levels
 
     @property
     def sizes(self) -> list[list[int]]:
         """``[category][level]`` codes per codebook."""
-        return self.tokenizer.codebook_sizes
+        return [list(row) for row in self.layout.sizes]
 
     @property
     def input_columns(self) -> list[str]:
         """Raw columns the tokenizer reads."""
-        return list(self.pre.input_columns)
+        return list(self.layout.input_columns)
 
     @property
     def output_columns(self) -> list[str]:
         """Columns its decoder reconstructs (missing indicators end in ``#missing``)."""
-        return list(self.pre.output_columns)
+        return list(self.layout.output_columns)
 
     def category_columns(self, i: int) -> list[str]:
-        out = self.output_columns
-        return [out[j] for j in self.model.group(i).tolist()]
+        return list(self.layout.category_columns[i])
+
+    def top_columns(self, i: int) -> list[tuple[str, float]]:
+        """Category ``i``'s columns with their weights, strongest first (the tokenizer's optional
+        ``column_weights``; without it the layout's order, weights NaN)."""
+        columns = self.category_columns(i)
+        weights = getattr(self.tokenizer, "column_weights", None)
+        weights = weights(i) if weights is not None else None
+        if weights is None:
+            return [(c, float("nan")) for c in columns]
+        w = _numpy(weights).astype(np.float64)
+        return [(columns[j], float(w[j])) for j in np.argsort(-w, kind="stable")]
 
     def codes(self, level: int) -> list[Code]:
         """The codes of ``level``, category-major (the row order of :meth:`prototypes`)."""
@@ -97,35 +117,30 @@ class CodebookView:
 
     def column(self, category: int, level: int) -> int:
         """Position of codebook ``(category, level)`` in a token row."""
-        return category * self.levels + level
+        return self.layout.token_column(category, level)
 
     # ------------------------------------------------------------- encode/decode
     def neutral(self) -> dict[str, float]:
         """Raw value per input column that the preprocessing maps to its training median
         without flagging it missing: what an absent column is set to."""
-        return dict(zip(self.input_columns, self.pre.state["impute"], strict=True))
+        return dict(self.layout.neutral)
 
-    @torch.no_grad()
     def scale(self, raw: np.ndarray) -> np.ndarray:
         """What the model sees: the preprocessed ``[N, len(output_columns)]`` of a raw table
         holding exactly :attr:`input_columns`, in order."""
-        return self.pre.transform(raw, self.input_columns)
+        return _numpy(self.tokenizer.scale(raw, self.input_columns))
 
-    @torch.no_grad()
     def encode(self, raw: np.ndarray) -> np.ndarray:
-        """Tokens ``[N, C*L]`` (local ids, category-major) of a raw table of :attr:`input_columns`.
+        """Tokens ``[N, C*L]`` (local ids, category-major) of a raw table of :attr:`input_columns`."""
+        return _numpy(self.tokenizer.encode(raw, self.input_columns)).astype(np.int64, copy=False)
 
-        The whole table in one forward pass: the model is per-sample (no batch statistics)."""
-        return self.model(torch.from_numpy(self.scale(raw)))["codes"].numpy()
-
-    @torch.no_grad()
     def decode_scaled(self, tokens: np.ndarray) -> np.ndarray:
         """The tokenizer's scaled reconstruction ``[N, len(output_columns)]`` of tokens."""
-        return self.model.decode_codes(torch.as_tensor(tokens, dtype=torch.long)).double().numpy()
+        return _numpy(self.tokenizer.decode(np.asarray(tokens))).astype(np.float64, copy=False)
 
     def unscale(self, scaled: np.ndarray) -> np.ndarray:
         """Scaled output columns back to raw units."""
-        return self.pre.unscale(scaled)
+        return np.asarray(self.tokenizer.unscale(scaled), dtype=np.float64)
 
     def usage(self, tokens: np.ndarray) -> list[list[np.ndarray]]:
         """``[category][level]`` code counts in ``tokens``."""
@@ -138,28 +153,23 @@ class CodebookView:
         ]
 
     # ---------------------------------------------------------------- prototypes
-    @torch.no_grad()
     def prototypes(self, usage: list[list[np.ndarray]], level: int) -> np.ndarray:
-        """Raw-unit prototypes ``[codes of level, len(output_columns)]`` (see the module doc)."""
-        books = [[cb.embedding for cb in vq.levels] for vq in self.model.quantizers]
-        means = [
-            [
-                torch.as_tensor(u / max(u.sum(), 1.0), dtype=e.dtype) @ e
-                for u, e in zip(uses, embs, strict=True)
-            ]
-            for uses, embs in zip(usage, books, strict=True)
-        ]
-        background = [sum(m) for m in means]  # each category's mean latent, all levels
-        base = torch.zeros(len(self.output_columns))
-        for i, dec in enumerate(self.model.decoders):
-            base[self.model.group(i)] = dec(background[i][None])[0]
-        rows = []
-        for i, dec in enumerate(self.model.decoders):
-            latents = background[i] - means[i][level] + books[i][level]  # [K, d]
-            block = base.repeat(len(latents), 1)
-            block[:, self.model.group(i)] = dec(latents)
-            rows.append(block)
-        return self.unscale(torch.cat(rows).double().numpy())
+        """Raw-unit prototypes ``[codes of level, len(output_columns)]`` (category-major)."""
+        scaled = _numpy(self.tokenizer.prototypes(level, usage)).astype(np.float64, copy=False)
+        expected = (sum(row[level] for row in self.sizes), len(self.output_columns))
+        if scaled.shape != expected:
+            raise PluginError(
+                f"{type(self.tokenizer).__name__}.prototypes({level}, usage) gave shape {scaled.shape}, "
+                f"expected {expected} (codes of level {level} x output columns)"
+            )
+        return self.unscale(scaled)
+
+
+def _numpy(value) -> np.ndarray:
+    """A CPU numpy array of a tensor or array."""
+    if hasattr(value, "detach"):
+        value = value.detach().cpu().numpy()
+    return np.asarray(value)
 
 
 def load_view(run_dir: Path) -> CodebookView:
@@ -170,5 +180,5 @@ def load_view(run_dir: Path) -> CodebookView:
             f"no tokenizer in {run_dir} (looked for {path}); run `spinlock run run.dir={run_dir}` "
             f"with the tokenizer stage in its pipeline"
         )
-    # any Tokenizer loads; CodebookView then says whether it has an adapter for it
+    # any Tokenizer loads; CodebookView then names what it lacks, if anything
     return CodebookView(load_tokenizer(path, device="cpu"))

@@ -22,7 +22,7 @@ def test_a_prototype_departs_from_the_background_only_in_its_category(same_domai
         assert protos.shape == (sum(k[level] for k in view.sizes), len(view.output_columns))
         for i in range(len(view.categories)):
             rows = [r for r, c in enumerate(codes) if c.category_index == i]
-            own = view.model.group(i).tolist()
+            own = [view.output_columns.index(c) for c in view.category_columns(i)]
             others = [j for j in range(protos.shape[1]) if j not in own]
             assert np.allclose(protos[np.ix_(rows, others)], protos[rows[0], others])  # others at their mean
             assert np.ptp(protos[np.ix_(rows, own)], axis=0).max() > 1e-3  # the codes differ in their own

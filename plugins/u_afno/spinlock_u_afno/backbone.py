@@ -1,8 +1,8 @@
 """The factories the ``mno`` stage calls through the ``spinlock.backbones`` entry points.
 
 Both take the same arguments and return ``(model, config)``: ``options`` is the backbone's
-config section (its ``overrides`` are applied on top of the preset ``preset_name``); channels
-and history come from the data and ``mno.history``.
+config section (its ``overrides`` are applied on top of its ``preset``); channels and history
+come from the data and ``mno.history``.
 """
 
 from __future__ import annotations
@@ -10,10 +10,10 @@ from __future__ import annotations
 from .presets import fno_preset, preset
 
 
-def _config(make, options, preset_name: str, channels: int, history: int):
+def _config(make, options, channels: int, history: int):
     overrides = dict(getattr(options, "overrides", None) or {})
     return make(
-        preset_name,
+        getattr(options, "preset", None) or "small",
         **{
             "noise_channels": 0,
             **overrides,
@@ -24,17 +24,17 @@ def _config(make, options, preset_name: str, channels: int, history: int):
     )
 
 
-def build_backbone(options, *, preset_name: str, channels: int, history: int, parameter_space, device=None):
+def build_backbone(options, *, channels: int, history: int, parameter_space, device=None):
     """A ``u_afno`` model for ``channels`` fields reading ``history`` past states."""
     from .model import build_u_afno
 
-    config = _config(preset, options, preset_name, channels, history)
+    config = _config(preset, options, channels, history)
     return build_u_afno(config, parameter_space, device=device), config
 
 
-def build_fno(options, *, preset_name: str, channels: int, history: int, parameter_space, device=None):
+def build_fno(options, *, channels: int, history: int, parameter_space, device=None):
     """An ``fno`` baseline (neuraloperator's FNO) of the same interface; needs ``spinlock[neuralop]``."""
     from .fno import FNOBaseline
 
-    config = _config(fno_preset, options, preset_name, channels, history)
+    config = _config(fno_preset, options, channels, history)
     return FNOBaseline(config, parameter_space).to(device=device), config

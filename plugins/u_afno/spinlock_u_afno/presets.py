@@ -10,7 +10,7 @@ large     ~155 M       ~1.2e10               the prototype's scale and cost, eve
 ========  ===========  ====================  ==========================================
 
 The ``fno`` baseline has presets of the same names at about the same parameter counts
-(:data:`FNO_PRESETS`; real scalars, a complex spectral weight counts twice), so ``mno.preset``
+(:data:`FNO_PRESETS`; real scalars, a complex spectral weight counts twice), so ``backbone.preset``
 means the same size for either backbone.
 """
 

@@ -37,12 +37,26 @@ def _overrides_of(cls: type):
     return check
 
 
+def _preset_of(table: str):
+    """attrs validator: the value names a preset of ``presets.<table>``; the error lists the valid ones."""
+
+    def check(instance, attribute, value):
+        from . import presets  # attrs and the config classes only: still light
+
+        checks.keys_in(sorted(getattr(presets, table)), "preset", attribute.name, [value])
+
+    return check
+
+
 @attrs.frozen(kw_only=True)
 class UAFNOOptions:
-    """The ``backbone`` section for ``u_afno``: fields of :class:`~spinlock_u_afno.UAFNOConfig`
-    that override the preset chosen by ``mno.preset`` (channels and history come from the data
-    and ``mno.history``)."""
+    """The ``backbone`` section for ``u_afno``: the size preset and fields of
+    :class:`~spinlock_u_afno.UAFNOConfig` that override it (channels and history come from the
+    data and ``mno.history``)."""
 
+    preset: str = attrs.field(default="small", validator=_preset_of("PRESETS"))
+    """Size preset: ``small`` (CPUs, tests and the default run), ``base``, ``large``
+    (:data:`~spinlock_u_afno.PRESETS`); ``scale=production`` picks ``large``."""
     overrides: dict[str, Any] = attrs.field(factory=dict, validator=_overrides_of(UAFNOConfig))
     """e.g. ``{width: 32, mode_keep: 0.5}``; unknown names are an error listing the valid ones."""
 
@@ -57,9 +71,12 @@ U_AFNO = ComponentSpec(
 
 @attrs.frozen(kw_only=True)
 class FNOOptions:
-    """The ``backbone`` section for ``fno``: fields of :class:`~spinlock_u_afno.FNOConfig` that
-    override the preset chosen by ``mno.preset`` (channels and history come from the data)."""
+    """The ``backbone`` section for ``fno``: the size preset and fields of
+    :class:`~spinlock_u_afno.FNOConfig` that override it (channels and history come from the data)."""
 
+    preset: str = attrs.field(default="small", validator=_preset_of("FNO_PRESETS"))
+    """Size preset, named like u_afno's at about the same parameter counts: ``small``, ``base``,
+    ``large`` (:data:`~spinlock_u_afno.FNO_PRESETS`); ``scale=production`` picks ``large``."""
     overrides: dict[str, Any] = attrs.field(factory=dict, validator=_overrides_of(FNOConfig))
     """e.g. ``{n_modes: 12, hidden_channels: 64}``; unknown names are an error listing the valid ones."""
 

@@ -20,7 +20,7 @@ from spinlock_core.api import write_captions
 
 from .preprocessing import MISSING_SUFFIX, family_of
 
-__all__ = ["write_dashboards"]
+__all__ = ["write_dashboards", "top_features"]
 
 LEVEL_COLORS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b"]
 
@@ -167,33 +167,55 @@ def _codebooks(tok, path: Path) -> None:
     plt.close(fig)
 
 
+#: Columns named per category in the feature -> category map.
+TOP_FEATURES = 8
+
+
+def top_features(tok) -> dict[str, list[tuple[str, float]]]:
+    """Category -> its columns with their weight in the category's encoder, strongest first
+    (:meth:`CategoricalVQVAE.column_weights`: the norm of each column's first-layer weights; the
+    columns are robust-scaled, so the norms compare): how strongly the column drives the
+    category's latent, hence its tokens."""
+    names = list(tok.preprocessor.output_columns)
+    out = {}
+    for i, category in enumerate(tok.category_map):
+        columns = [names[j] for j in tok.model.group(i).tolist()]
+        ranked = zip(columns, tok.column_weights(i).tolist(), strict=True)
+        out[category] = sorted(ranked, key=lambda cw: -cw[1])
+    return out
+
+
 def _feature_category(tok, path: Path) -> None:
-    cmap = tok.category_map
-    feats = [c for cols in cmap.values() for c in cols]
-    fams = _family_colors(_family(c) for c in feats)
-    mat = np.zeros((len(feats), len(cmap)))
-    row = 0
-    for j, cols in enumerate(cmap.values()):
-        mat[row : row + len(cols), j] = 1
-        row += len(cols)
-    labelled = len(feats) <= 150
-    # one row per feature only when the rows carry their names; without labels a row of pixels
-    # per feature is as readable and the figure stays a screen tall
-    height = max(4.0, 0.16 * len(feats) + 1.5) if labelled else 8.0
-    fig, ax = plt.subplots(figsize=(4.5 + 0.55 * len(cmap), height))
-    ax.imshow(mat, cmap="Greys", aspect="auto", vmin=0, vmax=1.3, interpolation="nearest")
-    ax.set_xticks(range(len(cmap)), list(cmap), rotation=60, ha="right", fontsize=8)
-    if labelled:
-        ax.set_yticks(range(len(feats)), feats, fontsize=6 if len(feats) > 60 else 8)
-        for lab, f in zip(ax.get_yticklabels(), feats, strict=False):
-            lab.set_color(fams[_family(f)])
-    else:
-        ax.set_yticks([])
-        ax.set_ylabel(f"{len(feats)} features, grouped by category (names: spinlock inspect)")
+    ranked = top_features(tok)
+    fams = _family_colors(_family(c) for cols in ranked.values() for c, _ in cols)
+    n_cols = min(3, len(ranked))
+    n_rows = -(-len(ranked) // n_cols)
+    fig, axes = plt.subplots(
+        n_rows,
+        n_cols,
+        figsize=(5.2 * n_cols, 0.2 * TOP_FEATURES * n_rows + 0.6 * n_rows + 0.8),
+        squeeze=False,
+    )
+    for ax, (category, columns) in zip(axes.flat, ranked.items(), strict=False):
+        top = columns[:TOP_FEATURES]
+        peak = max((w for _, w in top), default=1.0) or 1.0
+        ax.barh(range(len(top)), [w / peak for _, w in top], color=[fams[_family(c)] for c, _ in top])
+        ax.set_yticks(range(len(top)), [c.split("/", 1)[-1] for c, _ in top], fontsize=8)
+        ax.set_ylim(TOP_FEATURES - 0.5, -0.5)
+        ax.set_xlim(0, 1)
+        ax.tick_params(axis="x", labelsize=7)
+        more = f", top {len(top)}" if len(columns) > len(top) else ""
+        ax.set_title(f"{category} ({len(columns)} columns{more})", fontsize=9)
+    for ax in list(axes.flat)[len(ranked) :]:
+        ax.axis("off")
     handles = [plt.Line2D([], [], color=c, marker="s", ls="", label=f) for f, c in fams.items()]
-    ax.legend(handles=handles, title="family", fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
-    ax.set_title("Feature -> category map (label colour = family)", fontsize=10)
-    fig.tight_layout()
+    fig.legend(handles=handles, title="family", fontsize=8, loc="upper right")
+    fig.suptitle(
+        "Feature -> category map: each category's columns by their weight in its encoder "
+        "(relative to its strongest; colour = family)",
+        fontsize=10,
+    )
+    fig.tight_layout(rect=(0, 0, 0.9, 0.97))
     fig.savefig(path, dpi=110)
     plt.close(fig)
 
@@ -247,6 +269,8 @@ CAPTIONS = {
     "utilization.png": "Share of each codebook (category x level) used on the validation rows.",
     "reconstruction.png": "Validation reconstruction per category (R² of its columns) by decoded levels.",
     "codebooks_pca.png": "The codebooks in 2-D (PCA of each category's code vectors), coarse to fine levels.",
-    "feature_category.png": "Which feature column belongs to which discovered category (colour: family).",
+    "feature_category.png": "Each discovered category's strongest columns: their weight in the category's "
+    f"encoder (norm of its first-layer weights), relative to its strongest; at most {TOP_FEATURES} per "
+    "category (colour: family).",
     "category_sizes.png": "Columns per discovered category, by feature family.",
 }

@@ -18,6 +18,8 @@ import torch
 
 from spinlock_core.api import (
     CheckpointError,
+    CodebookLayout,
+    CodebookTokenizer,
     DatasetError,
     Tokenizer,
     generator_for,
@@ -76,9 +78,10 @@ def split_rows(n: int, config, operators=None) -> tuple[np.ndarray, np.ndarray, 
     return tuple(np.flatnonzero(row_side == k) for k in (0, 1, 2))
 
 
-class CategoricalVQVAE(Tokenizer):
+class CategoricalVQVAE(Tokenizer, CodebookTokenizer):
     """Categorical residual VQ-VAE tokenizer of feature tables (a
-    :class:`spinlock_core.interfaces.Tokenizer`)."""
+    :class:`spinlock_core.interfaces.Tokenizer`, with the optional codebook members of
+    :class:`~spinlock_core.interfaces.CodebookTokenizer` that ``compare-codebooks`` reads)."""
 
     name = "categorical_vqvae"
 
@@ -306,6 +309,70 @@ class CategoricalVQVAE(Tokenizer):
         """``decode(encode(table))``; scaled features, or raw units when ``raw``."""
         rec = self.decode(self.encode(table, columns))
         return torch.from_numpy(self.preprocessor.unscale(rec)) if raw else rec
+
+    # ----------------------------------------------- codebooks (CodebookTokenizer)
+    def codebooks(self) -> CodebookLayout:
+        """Categories, ``[category][level]`` codebook sizes and the columns each category decodes."""
+        self._require_fit()
+        pre, out = self.preprocessor, list(self.preprocessor.output_columns)
+        return CodebookLayout(
+            categories=list(self._categories),
+            sizes=self.codebook_sizes,
+            input_columns=pre.input_columns,
+            output_columns=out,
+            category_columns=[
+                [out[j] for j in self.model.group(i).tolist()] for i in range(len(self._categories))
+            ],
+            neutral=dict(zip(pre.input_columns, pre.state["impute"], strict=True)),
+        )
+
+    @torch.no_grad()
+    def prototypes(self, level: int, usage) -> torch.Tensor:
+        """Scaled prototypes ``[codes of level, D']``, category-major.
+
+        The prototype of code ``k`` of category ``c`` at ``level``: the latent
+        ``e_level[k] + sum_{l != level} m_l`` decoded by category ``c``'s decoder, where ``m_l`` is
+        the usage-weighted mean code of level ``l`` (``usage``: ``[category][level]`` code counts).
+        So a level-0 code is decoded on top of the *mean* refinement of the finer levels, and a
+        residual code on top of the *mean* coarse code (not of zero, a latent the decoder never
+        sees): "a typical sample carrying this code". Columns of the other categories sit at their
+        own decoded mean latent, so a prototype differs from that background only in its own
+        category's columns."""
+        self._require_fit()
+        model = self.model.eval()
+        books = [[cb.embedding for cb in vq.levels] for vq in model.quantizers]
+        means = [
+            [
+                torch.as_tensor(np.asarray(u) / max(float(np.sum(u)), 1.0), dtype=e.dtype, device=e.device)
+                @ e
+                for u, e in zip(uses, embs, strict=True)
+            ]
+            for uses, embs in zip(usage, books, strict=True)
+        ]
+        background = [sum(m) for m in means]  # each category's mean latent, all levels
+        base = torch.zeros(len(self.preprocessor.output_columns), device=books[0][0].device)
+        for i, dec in enumerate(model.decoders):
+            base[model.group(i)] = dec(background[i][None])[0]
+        rows = []
+        for i, dec in enumerate(model.decoders):
+            latents = background[i] - means[i][level] + books[i][level]  # [K, d]
+            block = base.repeat(len(latents), 1)
+            block[:, model.group(i)] = dec(latents)
+            rows.append(block)
+        return torch.cat(rows).double().cpu()
+
+    def unscale(self, scaled) -> np.ndarray:
+        """Scaled output columns back to raw units (the preprocessing undone)."""
+        self._require_fit()
+        return self.preprocessor.unscale(scaled)
+
+    @torch.no_grad()
+    def column_weights(self, category: int) -> np.ndarray:
+        """Per column of the category (its ``category_columns``, in order): the L2 norm of its
+        weights in the first layer of the category's encoder."""
+        self._require_fit()
+        first = self.model.encoders[category][0]
+        return first.weight.detach().double().norm(dim=0).cpu().numpy()
 
     def describe(self) -> str:
         """Readable category map with sizes and codebooks (for ``spinlock inspect``)."""
