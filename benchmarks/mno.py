@@ -2,7 +2,7 @@
 
 One *sample* is one trajectory of ``--steps`` steps trained by one optimizer step: the backbone
 is rolled out on its own predictions over the whole horizon with truncated BPTT, then AdamW
-(with clipping) steps. The step is the ``mno`` stage's own, :func:`spinlock_core.mno_loop.train_step`
+(with clipping) steps. The step is the ``mno`` stage's own, :func:`spinlock_core.mno.loop.train_step`
 with the stage's default losses, precision (``mno.precision``: autocast around the rollout) and
 ``torch.compile`` of the backbone (``mno.compile``), so what is timed is what
 ``spinlock run stage=mno`` runs. Random data (throughput does not depend on values). Variants:
@@ -48,7 +48,7 @@ import attrs
 import numpy as np
 import torch
 
-from spinlock_core.mno_loop import autocast_for
+from spinlock_core.mno.loop import autocast_for
 
 H100_BF16_DENSE = 989.0  # TFLOP/s, spec sheet (SXM, dense)
 H100_BF16_MEASURED = 784.0  # TFLOP/s, 8192^3 bf16 matmul measured on the project's H100
@@ -187,12 +187,12 @@ def _mse(pred, target, _window):
 
 def stage_losses(model, steps: int, device) -> dict:
     """The ``mno`` stage's default losses (``mno.loss.traj=1``, default options), built as the
-    stage builds them (:func:`spinlock_core.stages.mno.build_losses`)."""
+    stage builds them (:func:`spinlock_core.mno.train.build_losses`)."""
     import types
 
     from spinlock_core.interfaces import LossSetup
+    from spinlock_core.mno.train import build_losses
     from spinlock_core.stages.config import MNOConfig
-    from spinlock_core.stages.mno import build_losses
 
     setup = LossSetup(
         run_dir=None, dataset=None, domain=None, model=model, device=device, horizon=steps, normaliser={}
@@ -204,8 +204,8 @@ def train_step(
     step_fn, params, optimizer, u0, theta, targets, window: int, mode: str, autocast=None, losses=None
 ) -> float:
     """One optimizer step over the horizon, exactly as the ``mno`` stage runs it
-    (:func:`spinlock_core.mno_loop.train_step`: TBPTT windows, clipping to 1, AdamW)."""
-    from spinlock_core.mno_loop import train_step as stage_step
+    (:func:`spinlock_core.mno.loop.train_step`: TBPTT windows, clipping to 1, AdamW)."""
+    from spinlock_core.mno.loop import train_step as stage_step
 
     if losses is None:
         losses = stage_losses(step_fn, targets.shape[1], u0.device)
@@ -231,7 +231,7 @@ def step_flops(step_fn, u0, theta, targets, window: int, mode: str) -> int:
     rollout cost the same; a window's first step costs less, as its input needs no gradient)."""
     from torch.utils.flop_counter import FlopCounterMode
 
-    from spinlock_core.mno_loop import tbptt_windows
+    from spinlock_core.mno.loop import tbptt_windows
 
     def grad_window(length: int) -> int:
         with FlopCounterMode(display=False) as counter:

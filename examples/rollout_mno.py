@@ -19,9 +19,9 @@ import numpy as np
 import torch
 
 from spinlock_core.config import compose
+from spinlock_core.mno.validate import load_mno
 from spinlock_core.params import ParameterSpace
 from spinlock_core.runner import Runner
-from spinlock_core.stages.validate import load_mno
 from spinlock_core.storage import STATUS, Dataset
 
 #: Tiny sizes, the same in every example so that they share one dataset.

@@ -92,17 +92,17 @@ _EXPORTS: dict[str, str] = {
     "save_checkpoint": "spinlock_core.checkpoint",
     "load_checkpoint": "spinlock_core.checkpoint",
     "read_metadata": "spinlock_core.checkpoint",
-    "write_captions": "spinlock_core.report.model",
+    "write_captions": "spinlock_core.captions",
     # running operators
     "rollout": "spinlock_core.rollout",
     "RolloutResult": "spinlock_core.rollout",
     "one_thread_if_small": "spinlock_core.threads",
     "SMALL_WORK": "spinlock_core.threads",
     # rolling a backbone out (the one truncated-BPTT loop)
-    "TBPTT_MODES": "spinlock_core.mno_loop:MODES",
-    "tbptt_windows": "spinlock_core.mno_loop",
-    "initial_state": "spinlock_core.mno_loop",
-    "rollout_windows": "spinlock_core.mno_loop",
+    "TBPTT_MODES": "spinlock_core.mno.loop:MODES",
+    "tbptt_windows": "spinlock_core.mno.loop",
+    "initial_state": "spinlock_core.mno.loop",
+    "rollout_windows": "spinlock_core.mno.loop",
     # console output
     "info": "spinlock_core.console",
     "detail": "spinlock_core.console",
@@ -212,6 +212,7 @@ def __dir__() -> list[str]:
 
 if TYPE_CHECKING:  # for type checkers and API reference tools; at run time names load lazily
     from .artefacts import ArtefactError, open_h5, read_json, reading
+    from .captions import write_captions
     from .checkpoint import load_checkpoint, read_metadata, save_checkpoint
     from .config import checks
     from .config._yaml import dump_yaml, load_yaml
@@ -252,8 +253,8 @@ if TYPE_CHECKING:  # for type checkers and API reference tools; at run time name
         Stepper,
         Tokenizer,
     )
-    from .mno_loop import MODES as TBPTT_MODES
-    from .mno_loop import initial_state, rollout_windows, tbptt_windows
+    from .mno.loop import MODES as TBPTT_MODES
+    from .mno.loop import initial_state, rollout_windows, tbptt_windows
     from .params import (
         BooleanParam,
         CategoricalParam,
@@ -264,7 +265,6 @@ if TYPE_CHECKING:  # for type checkers and API reference tools; at run time name
     )
     from .registry import available as available_plugins
     from .registry import load as load_plugin
-    from .report.model import write_captions
     from .rollout import RolloutResult, rollout
     from .seeding import counter_normal, counter_uniform, generator_for, sample_keys, sample_seed
     from .specs import ComponentSpec, PluginSections, StageSpec

@@ -229,6 +229,13 @@ class FeatureBatch:
 
     ``trajectories`` is ``[B, M, T, C, H, W]`` (the IC is state 0) or ``None`` when only
     θ and ICs are known; ``time`` holds the physical time of each recorded state ``[T]``.
+
+    ``shared`` is a per-batch cache the families of one run may use to compute a statistic
+    once for all of them (the shipped SUMMARY and TEMPORAL share their per-state statistics
+    there). The stages build one batch, with a fresh cache, per batch of samples and pass it to
+    every family; a family that writes to it keys its entries by the computation and its
+    options (a tuple starting with its own package name) and must not change its results by
+    reading them. Optional: families may ignore it.
     """
 
     domain: DomainInfo
@@ -237,6 +244,7 @@ class FeatureBatch:
     trajectories: Any = None
     time: Any = None
     derived: Mapping[str, Any] = attrs.Factory(dict)  # Operator.derived_columns
+    shared: dict[Any, Any] = attrs.field(factory=dict, eq=False, repr=False)
 
 
 class FeatureFamily(ABC):

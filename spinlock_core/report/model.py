@@ -7,11 +7,12 @@ plain data so a section can be built, tested and rendered without matplotlib or 
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 import attrs
+
+from ..captions import caption_of
 
 __all__ = [
     "Text",
@@ -22,7 +23,6 @@ __all__ = [
     "Block",
     "RunArtefacts",
     "STATUSES",
-    "write_captions",
 ]
 
 #: What a section's badge says: made, the stage has not run, only some artefacts, or it failed;
@@ -74,31 +74,7 @@ class Figure:
         """The PNG at ``path``; without a ``caption``, the one its folder's ``captions.json``
         (file name -> caption, written by whoever drew the figures) gives, else its name."""
         path = Path(path)
-        return cls(png=path.read_bytes(), caption=caption if caption is not None else _caption(path))
-
-
-def write_captions(folder: Path, captions: dict[str, str]) -> Path:
-    """Write ``folder/captions.json`` (file name -> caption), which :meth:`Figure.from_file` reads:
-    whoever draws a folder's figures says what they show."""
-    path = Path(folder) / CAPTIONS
-    path.write_text(json.dumps(captions, indent=1))
-    return path
-
-
-def _caption(path: Path) -> str:
-    sidecar = path.parent / CAPTIONS
-    if sidecar.is_file():
-        try:
-            known = json.loads(sidecar.read_text())
-        except ValueError:
-            known = {}
-        if isinstance(known, dict) and isinstance(known.get(path.name), str):
-            return known[path.name]
-    return path.stem.replace("_", " ")
-
-
-#: A figure folder's captions: ``{"file.png": "what the figure shows"}``.
-CAPTIONS = "captions.json"
+        return cls(png=path.read_bytes(), caption=caption if caption is not None else caption_of(path))
 
 
 Block = Text | Heading | Table | Figure

@@ -66,7 +66,7 @@ TOKENIZER = StageSpec(
 MNO = StageSpec(
     name="mno",
     summary="Train the selected backbone (backbone=NAME) on the stored trajectories with truncated BPTT.",
-    implementation="spinlock_core.stages.mno:run",
+    implementation="spinlock_core.mno.train:run",
     requires=("generate",),
     requires_when="spinlock_core.stages:mno_reads",
     outputs=("mno/model.pt",),
@@ -87,7 +87,7 @@ MNO = StageSpec(
 VALIDATE = StageSpec(
     name="validate",
     summary="The trained MNO vs the operator on fresh θ: rollout error, feature distributions, token usage.",
-    implementation="spinlock_core.stages.validate:run",
+    implementation="spinlock_core.mno.validate:run",
     requires=("mno", "tokenizer"),
     outputs=("validate/report.json",),
     config_keys=("seed", "validate", "features", "feature"),

@@ -101,7 +101,7 @@ def extract_guarded(
         if u0 is not None:
             rows = torch.as_tensor(failed, device=u0.device).view(-1, *([1] * (u0.ndim - 1)))
             u0 = torch.where(rows, torch.zeros((), dtype=u0.dtype, device=u0.device), u0)
-        batch = attrs.evolve(batch, trajectories=traj, u0=u0)
+        batch = attrs.evolve(batch, trajectories=traj, u0=u0, shared={})  # new data: a fresh cache
     out = {}
     for name, family in families.items():
         table = family.extract(batch).float().cpu().numpy()

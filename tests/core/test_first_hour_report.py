@@ -76,7 +76,7 @@ def test_label_rows_thins_labels_when_the_figure_cannot_grow():
 
 
 def test_mno_rollout_figure_has_a_colour_bar_per_row_with_the_error_scale():
-    from spinlock_core.stages.mno_eval import rollout_figure
+    from spinlock_core.mno.evaluate import rollout_figure
 
     true = np.random.default_rng(0).normal(size=(8, 16, 16))
     fig = rollout_figure(true, true[:1].repeat(8, 0), [0, 3, 7], "sample 0")

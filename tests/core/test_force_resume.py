@@ -94,7 +94,7 @@ def test_force_after_a_change_of_the_dataset_retrains_the_mno_from_nothing(cli, 
 
 
 def test_an_mno_checkpoint_of_another_dataset_is_not_resumed(tmp_path, capsys):
-    from spinlock_core.stages.mno import train
+    from spinlock_core.mno.train import train
 
     config = compose([*MNO, f"run.dir={tmp_path}", "mno.epochs=2"])
     Runner(compose([*MNO, f"run.dir={tmp_path}", "stage=generate"])).run()
@@ -127,7 +127,7 @@ def _fake_checkpoint(folder, name, step):
 
 
 def test_latest_compares_steps_with_steps(tmp_path):
-    from spinlock_core.stages.mno import _latest
+    from spinlock_core.mno.train import _latest
 
     _fake_checkpoint(tmp_path, "step_00000012.pt", 12)
     _fake_checkpoint(tmp_path, "epoch_0003.pt", 15)  # 3 epochs of 5 steps: later than step 12

@@ -8,8 +8,8 @@ import pytest
 import torch
 
 from spinlock_core.config import compose
+from spinlock_core.mno.data import BatchStream, StoredTargets, resident_budget, split_pairs
 from spinlock_core.runner import Runner
-from spinlock_core.stages.mno_data import BatchStream, StoredTargets, resident_budget, split_pairs
 from spinlock_core.storage import Dataset
 
 SMALL = [

@@ -8,7 +8,7 @@ import math
 import pytest
 import torch
 
-from spinlock_core.stages.mno import _load_scheduler, _scheduler
+from spinlock_core.mno.train import _load_scheduler, _scheduler
 
 LR = 2e-3
 

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from scipy.spatial.distance import jensenshannon
 
-from spinlock_core.stages.validate_metrics import (
+from spinlock_core.mno.validate_metrics import (
     codebook_usage,
     feature_distances,
     finite_or_none,

@@ -99,7 +99,7 @@ def test_report_headline_cards_are_coloured_by_the_verdict(run_dir):
 def test_validate_computes_zero_and_mean_baselines_with_known_values():
     import torch
 
-    from spinlock_core.stages.validate import _errors, _rollout_summary
+    from spinlock_core.mno.validate import _errors, _rollout_summary
 
     u0 = torch.ones(1, 1, 1, 1, 4, 4)
     u0[..., :2] = 3.0  # spatial mean 2, values 1 and 3

@@ -42,7 +42,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from spinlock_core.mno_loop import autocast_for, train_step
+from spinlock_core.mno.loop import autocast_for, train_step
 
 PAPER = {"FNO-3D": 0.0086, "FNO-2D": 0.0128, "U-Net": 0.0245, "TF-Net": 0.0225, "ResNet": 0.0701}
 
@@ -161,9 +161,9 @@ def _key_value(text: str) -> tuple[str, object]:
 
 def rollout_model(model, x, theta, steps: int, checkpoint: bool = False, autocast=None):
     """Autoregressive prediction ``[B, steps, H, W]`` from the ``t_in`` frames ``x [B, t_in, H, W]``
-    (the core's one rollout loop, :func:`spinlock_core.mno_loop.rollout_windows`, as one window
+    (the core's one rollout loop, :func:`spinlock_core.mno.loop.rollout_windows`, as one window
     with a graph over the whole horizon when gradients are on)."""
-    from spinlock_core.mno_loop import rollout_windows
+    from spinlock_core.mno.loop import rollout_windows
 
     (only,) = rollout_windows(
         model,

@@ -17,17 +17,17 @@ from spinlock_core.api import Column, DomainInfo, FeatureBatch, FeatureFamily
 
 from ._manifest import check_unique
 from ._realizations import aggregate, masked_slope, time_axis
+from ._shared import state_stats
 from ._spectral import spectral_ops
 from ._stats import (
     CROSS_NAMES,
     REL_EPS,
-    cross_channel_stats,
     finite_samples,
     first_crossing,
     nan_rows,
     ols_slope,
 )
-from ._timestep import INVARIANTS, SCALES, iter_chunks, state_names, state_table
+from ._timestep import INVARIANTS, SCALES, iter_chunks, state_names
 from .config import SummaryConfig
 
 __all__ = ["SummaryConfig", "SummaryFeatures", "trajectory_features", "ENSEMBLE_FEATURES"]
@@ -141,21 +141,12 @@ class SummaryFeatures(FeatureFamily):
         ops = spectral_ops(grid, cfg.band_edges, u.device)
         cutoff = cfg.lowpass_cutoff or 4 * 2 * math.pi / min(grid.lengths)
         names = state_names(ops.n_bands, scales=True)
-        states = u.reshape(b * m * t_len, c, h, w)
-        table = torch.cat(
-            [
-                state_table(states[s], grid, ops, cfg.hist_bins, cutoff)
-                for s in iter_chunks(states.shape[0], cfg.chunk_states)
-            ]
+        # per-state statistics, left in batch.shared for TEMPORAL
+        stats = state_stats(
+            batch, u, bad, grid, ops, cfg.band_edges, cfg.hist_bins, cfg.mi_bins, cutoff, cfg.chunk_states
         )
-        table = table.reshape(b, m, t_len, c, len(names)).movedim(2, -1)  # [B, M, C, K, T]
-        cross = torch.cat(
-            [
-                cross_channel_stats(states[s], cfg.mi_bins)
-                for s in iter_chunks(states.shape[0], cfg.chunk_states)
-            ]
-        )
-        cross = cross.reshape(b, m, t_len, len(CROSS_NAMES))
+        table = stats.table.reshape(b, m, t_len, c, len(names)).movedim(2, -1)  # [B, M, C, K, T]
+        cross = stats.cross.reshape(b, m, t_len, len(CROSS_NAMES))
 
         def series(name):
             return table[:, :, :, names.index(name)]  # [B, M, C, T]

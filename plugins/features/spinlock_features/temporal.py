@@ -17,6 +17,7 @@ from spinlock_core.api import Column, DomainInfo, FeatureBatch, FeatureFamily
 
 from ._manifest import check_unique
 from ._realizations import aggregate
+from ._shared import cached_state_stats
 from ._spectral import spectral_ops
 from ._stats import CROSS_NAMES, cross_channel_stats, finite_samples, nan_rows
 from ._timestep import iter_chunks, state_names, state_table
@@ -113,12 +114,22 @@ class TemporalFeatures(FeatureFamily):
         ops = spectral_ops(grid, cfg.band_edges, u.device)
         names = state_names(ops.n_bands, scales=False)
         keep = [names.index(k) for k in (*_STATE, *(f"band_{j}" for j in range(ops.n_bands)))]
+        # SUMMARY's statistics of every state, where they are bitwise ours (see _shared.py)
+        shared = None
+        if cfg.stride == 1:
+            shared = cached_state_stats(
+                batch, bad, cfg.band_edges, cfg.hist_bins, cfg.mi_bins, cfg.chunk_states
+            )
+            shared = shared if shared is not None and shared.shape == (b, m, n) else None
         states = u.reshape(b * m * n, c, h, w)
         parts = []
         for s in iter_chunks(states.shape[0], cfg.chunk_states):
-            x = states[s]
-            table = state_table(x, grid, ops, cfg.hist_bins, None)[..., keep].mean(1)  # channel mean
-            parts.append(torch.cat([table, cross_channel_stats(x, cfg.mi_bins)], -1))
+            if shared is not None:  # the same chunks; the scale columns follow ours
+                table, cross = shared.table[s], shared.cross[s]
+            else:
+                table = state_table(states[s], grid, ops, cfg.hist_bins, None)
+                cross = cross_channel_stats(states[s], cfg.mi_bins)
+            parts.append(torch.cat([table[..., keep].mean(1), cross], -1))  # channel mean
         curves = torch.cat(parts).reshape(b, m, n, -1)
         agg = aggregate(curves, cfg.aggregates, dim=1).reshape(b, n, -1)  # stats inner
         if m > 1:

@@ -1,6 +1,6 @@
 """Autoregressive rollouts and truncated backpropagation through time (TBPTT), per window loss.
 
-A thin interface over the core's one loop, :mod:`spinlock_core.mno_loop` (which the ``mno``
+A thin interface over the core's one loop, :mod:`spinlock_core.mno.loop` (which the ``mno``
 stage trains with): every rollout below runs there.
 
 A one-step model is trained on long horizons by rolling it out on its own predictions. Full

@@ -1,4 +1,4 @@
-"""The one rollout/TBPTT loop (spinlock_core.mno_loop) with a u_afno backbone: noise inputs in
+"""The one rollout/TBPTT loop (spinlock_core.mno.loop) with a u_afno backbone: noise inputs in
 training and evaluation, checkpoints named and pruned by optimizer step."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ import torch
 from spinlock_core import registry
 from spinlock_core.checkpoint import read_metadata
 from spinlock_core.config import compose
-from spinlock_core.mno_loop import noise_source, rollout, rollout_windows, train_step
+from spinlock_core.mno.loop import noise_source, rollout, rollout_windows, train_step
 from spinlock_core.plugins import reset_plugin_manager
 from spinlock_core.runner import Runner
 from spinlock_u_afno import UAFNOConfig, build_u_afno

@@ -10,10 +10,10 @@ import torch
 
 from spinlock_core import registry
 from spinlock_core.config import compose
+from spinlock_core.mno.train import tbptt_step, train
 from spinlock_core.plugins import reset_plugin_manager
 from spinlock_core.runner import Runner, StageContext
 from spinlock_core.stages.config import MNOConfig, TBPTTConfig
-from spinlock_core.stages.mno import tbptt_step, train
 from spinlock_losses.specs import TrajOptions
 from spinlock_losses.traj import TrajectoryLoss
 

@@ -16,10 +16,10 @@ from spinlock_core import registry
 from spinlock_core.checkpoint import load_checkpoint
 from spinlock_core.config import compose
 from spinlock_core.errors import ConfigError, DatasetError
+from spinlock_core.mno import train as mno_stage
+from spinlock_core.mno.data import OnlineTargets, StoredTargets
 from spinlock_core.plugins import reset_plugin_manager
 from spinlock_core.runner import Runner, StageContext
-from spinlock_core.stages import mno as mno_stage
-from spinlock_core.stages.mno_data import OnlineTargets, StoredTargets
 from spinlock_core.storage import Dataset
 
 SMALL = [

@@ -96,7 +96,7 @@ def test_validate_writes_a_report_with_finite_numbers(run):
 
 
 def test_a_perfect_predictor_scores_zero_everywhere(run):
-    from spinlock_core.stages.validate import validate
+    from spinlock_core.mno.validate import validate
 
     report = validate(_context(run), predict=lambda batch: batch.truth)
     roll = report["rollout"]["summary"]
@@ -111,8 +111,8 @@ def test_a_perfect_predictor_scores_zero_everywhere(run):
 
 
 def test_fresh_theta_is_a_new_reproducible_draw(run):
+    from spinlock_core.mno.validate import fresh_theta
     from spinlock_core.stages.features import domain_info
-    from spinlock_core.stages.validate import fresh_theta
 
     run_dir, config = run
     with Dataset(run_dir / "dataset") as ds:
@@ -129,8 +129,8 @@ def test_fresh_theta_is_a_new_reproducible_draw(run):
 def test_a_checkpoint_whose_backbone_no_longer_rebuilds_is_refused(run, monkeypatch):
     import attrs
 
+    from spinlock_core.mno.validate import load_mno
     from spinlock_core.stages.features import domain_info
-    from spinlock_core.stages.validate import load_mno
     from spinlock_u_afno import presets
 
     with Dataset(run[0] / "dataset") as ds:

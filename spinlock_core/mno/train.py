@@ -39,10 +39,10 @@ from ..console import info, progress, warn
 from ..distributed import barrier, init_distributed, is_rank0, rank, world_size
 from ..errors import DatasetError, SpinlockError
 from ..interfaces import LossSetup
-from ..mno_loop import autocast_for, noise_source, precision_for, train_step
 from ..seeding import generator_for, sample_seed
 from ..storage import Dataset
-from .mno_data import make_targets, split_pairs
+from .data import make_targets, split_pairs
+from .loop import autocast_for, noise_source, precision_for, train_step
 
 __all__ = ["run", "train", "split_pairs", "tbptt_step", "NonFiniteError"]
 
@@ -170,7 +170,7 @@ def tbptt_step(
 ):
     """Roll out over the horizon and backpropagate window by window (no optimizer step).
 
-    Returns ``(total loss, logs, finite)``; see :func:`spinlock_core.mno_loop.train_step`, which
+    Returns ``(total loss, logs, finite)``; see :func:`spinlock_core.mno.loop.train_step`, which
     the stage runs (this is that step without clipping or optimizer, for tests and tools).
     """
     result = train_step(
@@ -247,7 +247,7 @@ def train(context, *, stop_after_steps: int | None = None) -> dict:
     """
     import torch
 
-    from .mno_eval import evaluate, validation_errors, write_figures
+    from .evaluate import evaluate, validation_errors, write_figures
 
     config, cfg, device = context.config, context.section("mno"), context.device
     seed = config.core.seed

@@ -37,14 +37,14 @@ from ..console import info, progress
 from ..distributed import is_rank0
 from ..errors import CheckpointError, StageError
 from ..interfaces import FeatureBatch
-from ..mno_loop import rollout as rollout_mno
 from ..params import ParameterSpace
 from ..rollout import rollout
 from ..sampling import sample_space
 from ..seeding import generator_for, sample_seed
+from ..stages.features import domain_info
 from ..storage import Dataset
 from ..verdicts import summary_verdict
-from .features import domain_info
+from .loop import rollout as rollout_mno
 from .validate_metrics import (
     codebook_usage,
     feature_distances,
@@ -207,10 +207,10 @@ def _extract(families, info_, batch: ValidationBatch, states, derived) -> dict[s
 
 def _errors(pred, truth, valid):
     """Per-step relative L2 and VRMSE ``[N, T-1]`` of the valid trajectories (physical units)."""
-    from .mno_eval import _rel_l2, _vrmse
+    from .evaluate import _rel_l2, _vrmse
 
     p, t = pred[:, :, 1:].flatten(0, 1), truth[:, :, 1:].flatten(0, 1)
-    from .mno_eval import _mean_field
+    from .evaluate import _mean_field
 
     u0 = truth[:, :, :1].flatten(0, 1)
     flat, u0, zero = _mean_field(u0).expand_as(t), u0.expand_as(t), t.new_zeros(()).expand_as(t)
@@ -236,7 +236,7 @@ def validate(context, predict: Callable | None = None) -> dict:
 
     from ..config import compose
     from ..config._yaml import load_yaml
-    from .build import GenerationSetup
+    from ..stages.build import GenerationSetup
     from .validate_report import write_figures, write_markdown
 
     config, cfg, device = context.config, context.section("validate"), context.device

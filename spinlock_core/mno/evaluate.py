@@ -21,10 +21,10 @@ from pathlib import Path
 
 import numpy as np
 
-from ..mno_loop import autocast_for, noise_source, rollout
-from ..report.model import write_captions
+from ..captions import write_captions
 from ..verdicts import summary_verdict
-from .mno_data import _Targets
+from .data import _Targets
+from .loop import autocast_for, noise_source, rollout
 
 __all__ = ["validation_errors", "evaluate", "write_figures", "rollout_batches"]
 
@@ -34,7 +34,7 @@ def rollout_batches(
 ):
     """Yield ``(pairs, u0, pred, true)`` per batch, denormalised, ``pred``/``true`` ``[B, T, C, H, W]``.
 
-    The rollouts are :func:`spinlock_core.mno_loop.rollout`'s; a backbone with noise inputs
+    The rollouts are :func:`spinlock_core.mno.loop.rollout`'s; a backbone with noise inputs
     draws each trajectory's noise from its own generator (stream ``mno.val_noise``), so every
     epoch's validation sees the same noise.
     """

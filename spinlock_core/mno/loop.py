@@ -27,7 +27,7 @@ from typing import Any
 
 import attrs
 
-from .interfaces import LossContext
+from ..interfaces import LossContext
 
 __all__ = [
     "MODES",
@@ -324,7 +324,7 @@ def noise_source(model, like, seed: int, keys, stream: str) -> NoiseFn | None:
     """
     import torch
 
-    from .seeding import generator_for
+    from ..seeding import generator_for
 
     make_noise = getattr(model, "make_noise", None)
     device = like.device

@@ -27,8 +27,8 @@ from ..config import compose
 from ..config._yaml import load_yaml
 from ..errors import DatasetError
 from ..seeding import generator_for
+from ..stages.features import domain_info
 from ..storage import STATUS, Dataset
-from .features import domain_info
 
 __all__ = ["split_pairs", "resident_budget", "BatchStream", "StoredTargets", "OnlineTargets", "make_targets"]
 
@@ -230,7 +230,7 @@ class OnlineTargets(_Targets):
     """Trajectories re-simulated on the device from the dataset's config and seeds."""
 
     def __init__(self, ds: Dataset, device):
-        from .build import GenerationSetup
+        from ..stages.build import GenerationSetup
 
         super().__init__(ds, device)
         config = compose(from_data=load_yaml(ds.attrs["config"]))
@@ -242,7 +242,7 @@ class OnlineTargets(_Targets):
         self.horizon = len(range(0, self.setup.cfg.steps + 1, self.stride)) - 1
 
     def _trajectories(self, samples):
-        from .build import simulate_states
+        from ..stages.build import simulate_states
 
         theta = self.space.from_matrix(self.values[samples])
         _, _, result = simulate_states(self.setup, np.asarray(samples), theta)
