@@ -15,7 +15,7 @@ from . import registry
 from .errors import CheckpointError
 from .interfaces import Tokenizer
 
-__all__ = ["MODEL_PATH", "tokenizer_path", "load_tokenizer"]
+__all__ = ["MODEL_PATH", "tokenizer_path", "load_tokenizer", "load_tokenizer_and_spec"]
 
 #: Where the ``tokenizer`` stage writes the fitted tokenizer, relative to the run directory.
 MODEL_PATH = "tokenizer/model.pt"
@@ -28,7 +28,13 @@ def tokenizer_path(where) -> Path:
 
 
 def load_tokenizer(where, device: str = "cpu") -> Tokenizer:
-    """The tokenizer saved at ``where`` (a checkpoint, or a run directory), on ``device``.
+    """The tokenizer saved at ``where`` (see :func:`load_tokenizer_and_spec`)."""
+    return load_tokenizer_and_spec(where, device)[1]
+
+
+def load_tokenizer_and_spec(where, device: str = "cpu"):
+    """``(spec, tokenizer)``: the tokenizer saved at ``where`` (a checkpoint, or a run directory),
+    on ``device``, and the spec of its plugin (for its dashboards and name).
 
     Raises :class:`CheckpointError` when there is no checkpoint or it is not a tokenizer's, and
     :class:`~spinlock_core.errors.PluginError` when its plugin is not installed, fails to import
@@ -47,4 +53,4 @@ def load_tokenizer(where, device: str = "cpu") -> Tokenizer:
         )
     spec = registry.load("tokenizers", name)
     implementation = spec.load_implementation()  # checked against Tokenizer there
-    return implementation.load(path, device=device)
+    return spec, implementation.load(path, device=device)

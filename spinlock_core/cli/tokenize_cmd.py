@@ -31,8 +31,8 @@ def _features_path(path: Path) -> Path:
 
 def load_tokenizer(path: Path):
     """The tokenizer saved at ``path``, through the plugin named in its metadata."""
-    from .. import registry
     from ..checkpoint import read_metadata
+    from ..tokenizers import load_tokenizer_and_spec
 
     model = _model_path(path)
     kind = "a tokenizer checkpoint (model.pt)"
@@ -44,10 +44,10 @@ def load_tokenizer(path: Path):
         raise ArtefactError(f"expected {kind}: {exc}") from None
     if meta.get("kind") != "tokenizer":
         raise ArtefactError(f"{model}: expected {kind}, found a {meta.get('kind')!r} checkpoint")
-    spec = registry.load("tokenizers", meta["name"])
     try:
         with reading(model, kind):
-            return spec, spec.load_implementation().load(model, device="cpu"), model
+            spec, loaded = load_tokenizer_and_spec(model, device="cpu")
+            return spec, loaded, model
     except CheckpointError as exc:
         raise ArtefactError(f"expected {kind}: {exc}") from None
 

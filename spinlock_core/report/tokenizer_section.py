@@ -28,10 +28,10 @@ HEADLINE_METRICS = ("r2_overall", "utilization_mean", "quality", "perplexity_mea
 
 
 def _load(model_path: Path, meta: dict):
-    from .. import registry
+    """The one tokenizer loader (:mod:`spinlock_core.tokenizers`); ``meta`` was checked by the caller."""
+    from ..tokenizers import load_tokenizer_and_spec
 
-    spec = registry.load("tokenizers", meta["name"])
-    return spec, spec.load_implementation().load(model_path, device="cpu")
+    return load_tokenizer_and_spec(model_path, device="cpu")
 
 
 def _dashboards(run: RunArtefacts, spec, model) -> list[Figure]:

@@ -41,8 +41,8 @@ class GenerateConfig:
     """A sample whose |u| exceeds this (or turns non-finite) is marked diverged."""
     compression: Literal["gzip", "lzf", "none"] = "none"
     """HDF5 compression of trajectories and ICs. ``none`` by default: on float16 CNO fields gzip
-    saved about a third of the bytes at 0.06 GB/s and lzf a fifth at 0.15 GB/s, against 1.1 GB/s
-    uncompressed (one core; ``benchmarks/storage.py``), and production makes 0.25 GB/s at 8
+    saved a third of the bytes at 0.06 GB/s and lzf a quarter at 0.13 GB/s, against 0.36 GB/s
+    uncompressed (one CPU core, ``benchmarks/storage.py``), and production makes 0.25 GB/s at 8
     operators/s."""
     inline_features: bool = True
     """Compute the enabled feature families on the device while generating."""
