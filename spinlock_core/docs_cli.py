@@ -60,6 +60,31 @@ and `spinlock config show` prints what a set of overrides resolves to, with ever
   run that only skipped stages, or that stopped on an error before a stage finished (e.g. an
   interrupted dataset of another config), leaves it as it was, so `--from RUN_DIR` replays the
   config that made the artefacts.
+- **Interruptions.** Ctrl-C and SIGTERM print one line saying what was kept and how to resume,
+  then exit 130 / 143. Generation keeps every finished chunk (`generate.chunk_size: null` makes
+  about eight per rank); the MNO saves a resumable checkpoint at least every
+  `mno.checkpoint_minutes` (5) of wall time.
+
+## Bad input, divergence and the disk
+
+- **Values.** Every numeric config field is checked for finiteness and range, free-form maps
+  against what their owner accepts, sizes against bounds before anything is allocated, and run
+  names stay inside `runs/`. A bad value exits 2 naming the key, the value and what is valid.
+- **Files.** Every reader of a dataset, feature table, token file, checkpoint or JSON sidecar
+  checks what it opens; a file that is not what it should be (not HDF5, a foreign HDF5 file, a
+  truncated shard, garbage JSON) exits 2 naming the file, what was expected and what was found.
+  A report of an incomplete run says so in its dataset section.
+- **Divergence.** A sample whose state turns non-finite or exceeds `generate.divergence_bound` is
+  stored with status `diverged` (and NaN rows in the families that read its trajectory); the
+  other samples of its batch are stored exactly as in a run without it. No operator or feature
+  family lets one sample fail a batch.
+- **Disk.** Before the first sample, `generate` prints the bytes it will write and the free
+  space, and exits 2 having written nothing when the disk cannot hold them (the message names
+  `generate.n_samples`, `generate.store_trajectories`, `generate.trajectory_stride` and
+  `run.dir`). Room and the file-size limit are checked again before each batch is written; a
+  write that cannot fit, or a read-only directory, ends with one line naming the file and the
+  fix (exit 1), removes its temporary file and keeps every complete part, from which the same
+  command resumes.
 
 ## Commands
 """

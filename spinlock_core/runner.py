@@ -235,6 +235,12 @@ class Runner:
         def show(k: str) -> str:
             if k.startswith("(stage"):
                 return f"{k[1:-1]} was re-made"
+            a, b = old.get(k), new.get(k)
+            if isinstance(a, list) and isinstance(b, list):  # say what was added and removed
+                added = [x for x in b if x not in a]
+                removed = [x for x in a if x not in b]
+                change = [f"+{x}" for x in added] + [f"-{x}" for x in removed]
+                return f"{k}: {' '.join(change) if change else 'reordered'}"
             return f"{k}: {_short(old.get(k, '(unset)'))} -> {_short(new.get(k, '(unset)'))}"
 
         text = "differs in " + "; ".join(show(k) for k in keys[:shown])

@@ -38,9 +38,9 @@ from ..distributed import is_rank0
 from ..errors import CheckpointError, StageError
 from ..interfaces import FeatureBatch
 from ..params import ParameterSpace
-from ..rollout import rollout
 from ..sampling import sample_space
 from ..seeding import generator_for, sample_seed
+from ..stages.build import simulate_states
 from ..stages.features import domain_info
 from ..storage import Dataset
 from ..verdicts import summary_verdict
@@ -128,21 +128,7 @@ def _tokenizer(path):
 
 def _simulate(setup, indices: np.ndarray, theta: dict, seed: int, stride: int):
     """Ground truth as ``generate`` makes it, with the validation seed: ``(u0, states, ok)``."""
-    import torch
-
-    with torch.no_grad():
-        _, u0 = setup.ics.sample(
-            seed, indices, len(setup.operator.channels), setup.grid, setup.device, torch.float32, theta=theta
-        )
-        stepper = setup.operator.build(theta, indices, seed, setup.grid, setup.device, setup.dtype)
-        result = rollout(
-            stepper,
-            u0.to(setup.dtype),
-            steps=setup.cfg.steps,
-            realizations=setup.realizations,
-            stride=1,
-            bound=setup.cfg.divergence_bound,
-        )
+    _, u0, result = simulate_states(setup, indices, theta, seed=seed)
     ok = (result.diverged_step < 0).cpu().numpy()
     return u0.float(), result.states[:, :, ::stride].float(), ok
 

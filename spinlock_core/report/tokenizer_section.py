@@ -25,6 +25,13 @@ KEY, TITLE, ORDER = "tokenizer", "Tokenizer", 30
 #: clamped at 0): on robust-scaled features the MSE can exceed 1 while R² still says how much
 #: of the variance the tokens keep.
 HEADLINE_METRICS = ("r2_overall", "utilization_mean", "quality", "perplexity_mean")
+#: How the headline names them: every reported metric is measured on the test rows.
+_LABELS = {
+    "r2_overall": "test R²",
+    "utilization_mean": "utilization (test rows)",
+    "quality": "quality (test rows)",
+    "perplexity_mean": "perplexity (test rows)",
+}
 
 
 def _load(model_path: Path, meta: dict):
@@ -205,7 +212,7 @@ def tokenizer_headline(run: RunArtefacts) -> dict[str, str]:
     if not model_path.is_file():
         return {}
     metrics = _metrics(_metadata(model_path))
-    headline = {f"tokenizer {k}": fmt(metrics[k]) for k in HEADLINE_METRICS if k in metrics}
+    headline = {f"tokenizer {_LABELS.get(k, k)}": fmt(metrics[k]) for k in HEADLINE_METRICS if k in metrics}
     return dict(list(headline.items())[:2])
 
 

@@ -188,15 +188,18 @@ class GenerationSetup:
         return {"status": {name: int((codes == code).sum()) for name, code in STATUS.items()}}
 
 
-def simulate_states(setup: GenerationSetup, indices: np.ndarray, theta: dict[str, np.ndarray]):
+def simulate_states(
+    setup: GenerationSetup, indices: np.ndarray, theta: dict[str, np.ndarray], seed: int | None = None
+):
     """``(ic types, u0, rollout result)`` of one batch, left on the device (no grad).
 
-    The samples' own seeds make every value; ``simulate`` stores them and the ``mno`` stage's
-    online mode trains on them without touching the disk.
+    The samples' own seeds make every value; ``simulate`` stores them, the ``mno`` stage's
+    online mode trains on them without touching the disk, and ``validate`` makes its ground
+    truth with its own ``seed`` (default: the run's).
     """
     import torch
 
-    seed = setup.config.core.seed
+    seed = setup.config.core.seed if seed is None else seed
     with torch.no_grad():
         types, u0 = setup.ics.sample(
             seed, indices, len(setup.operator.channels), setup.grid, setup.device, torch.float32, theta=theta

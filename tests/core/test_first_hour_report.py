@@ -42,7 +42,7 @@ def test_inspect_run_dir_prints_the_headline_numbers_and_verdicts(cli, tmp_path)
     result = cli("inspect", str(run))
     assert result.exit_code == 0, result.output
     out = " ".join(result.output.split())
-    for shown in ("tokenizer r2_overall │ 0.391", "tokenizer utilization_mean │ 0.739",
+    for shown in ("tokenizer test R² │ 0.391", "tokenizer utilization (test rows) │ 0.739",
                   "MNO val rel. L2 │ 1.072", "persistence rel. L2 │ 1.17", "fresh-θ rel. L2 │ 0.623",
                   "fresh-θ token agreement │ 0.678", "stage time │ 6.0 s"):  # fmt: skip
         assert shown in out, shown

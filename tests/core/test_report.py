@@ -123,7 +123,10 @@ def test_report_reads_tokenizer_mno_and_validation_artefacts(toy_run, tmp_path, 
     assert "8 samples map to 2 distinct token sequences of 2 tokens" in text
     usage = next(b for b in tokenizer.blocks if isinstance(b, Table) and "min" in b.columns)
     assert usage.rows[0] == ("codes used per position", "1", "1.5", "2")
-    assert tokenizer.headline == {"tokenizer quality": "0.75", "tokenizer utilization_mean": "0.5"}
+    assert tokenizer.headline == {
+        "tokenizer quality (test rows)": "0.75",
+        "tokenizer utilization (test rows)": "0.5",
+    }
     assert mno.headline == {
         "MNO val rel. L2": "0.125",
         "persistence rel. L2": "0.2",

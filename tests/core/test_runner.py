@@ -101,3 +101,12 @@ def test_a_pipeline_numbers_its_stages_and_a_single_stage_is_not_numbered(cli):
     text = " ".join(again.output.split())
     assert again.exit_code == 0, again.output
     assert "t_make: up to date, skipped" in text and "▶ t_use" in text and "[1/1]" not in text
+
+
+def test_a_changed_list_is_summarised_by_what_was_added_and_removed(monkeypatch):
+    _runner("stage=t_use").run()
+    changed = _runner("stage=t_use", "t_make.value=5")
+    monkeypatch.setattr(type(changed), "differences", lambda self, name: ["features"])
+    monkeypatch.setattr(type(changed), "stamped_config", lambda self, name: {"features": ["a", "b"]})
+    monkeypatch.setattr(type(changed), "stage_config", lambda self, name: {"features": ["a", "c", "d"]})
+    assert changed.summarise_differences("t_make") == "differs in features: +c +d -b"
