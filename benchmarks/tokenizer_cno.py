@@ -59,7 +59,6 @@ import shutil
 import subprocess
 import sys
 import time
-import warnings
 from pathlib import Path
 
 import numpy as np
@@ -667,33 +666,22 @@ def vqvae_row(name: str, tok, table, columns, val_rows, groups, rows, seconds, e
 
 
 def pca_kmeans(x_train: np.ndarray, x_val: np.ndarray, k: int, variance: float, seed: int) -> dict:
-    """PCA (numpy SVD, fewest components holding ``variance``) then k-means with ``k`` codes.
+    """The tokenizer's own PCA + k-means baseline (``spinlock_vqvae.metrics.fit_pca_kmeans``).
 
     Returns the test codes, the centroids in PCA space, the reconstruction (centroid mapped
     back) and what was chosen.
     """
-    from scipy.cluster.vq import kmeans2, vq
+    from spinlock_vqvae.metrics import fit_pca_kmeans
 
-    mean = x_train.mean(0)
-    _, s, vt = np.linalg.svd(x_train - mean, full_matrices=False)
-    share = np.cumsum(s**2) / np.sum(s**2)
-    n_comp = int(np.searchsorted(share, variance) + 1)
-    n_comp = min(n_comp, vt.shape[0])
-    basis = vt[:n_comp]
-    z_train = (x_train - mean) @ basis.T
-    z_val = (x_val - mean) @ basis.T
-    k_used = min(k, len(x_train))
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # empty clusters stay as dead codes, and are counted as such
-        cents, _ = kmeans2(z_train, k_used, iter=50, minit="++", seed=np.random.default_rng(seed))
-    codes, _ = vq(z_val, cents)
+    fit = fit_pca_kmeans(x_train, k, seed, variance)
+    codes = fit.codes(x_val)
     return {
         "codes": codes,
-        "centroids": cents,
-        "recon": cents[codes] @ basis + mean,
-        "components": n_comp,
-        "explained_variance": float(share[n_comp - 1]),
-        "k": k_used,
+        "centroids": fit.centroids,
+        "recon": fit.reconstruct(codes),
+        "components": fit.components,
+        "explained_variance": fit.explained_variance,
+        "k": fit.k,
     }
 
 

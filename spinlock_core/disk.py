@@ -17,7 +17,7 @@ import numpy as np
 
 from .errors import ConfigError
 
-__all__ = ["DatasetSize", "dataset_size", "check_free_space", "human_bytes"]
+__all__ = ["DatasetSize", "dataset_size", "check_free_space", "human_bytes", "existing_parent"]
 
 #: Room kept free beyond the estimate (HDF5 metadata, the features table, checkpoints).
 MARGIN = 1.05
@@ -68,7 +68,8 @@ def human_bytes(n: float) -> str:
     raise AssertionError("unreachable")
 
 
-def _existing(path: Path) -> Path:
+def existing_parent(path: Path) -> Path:
+    """``path`` or its nearest existing ancestor (a run directory may not exist yet)."""
     path = Path(path).absolute()
     while not path.exists() and path != path.parent:
         path = path.parent
@@ -81,11 +82,12 @@ def check_free_space(directory: Path, size: DatasetSize, n_samples: int, n_total
     ``n_total`` is the dataset's size (for the per-1,000 figure and the message).
     """
     need = size.total(n_samples)
-    free = shutil.disk_usage(_existing(directory)).free
+    disk = existing_parent(directory)
+    free = shutil.disk_usage(disk).free
     line = (
         f"dataset: about {human_bytes(need)} to write ({human_bytes(size.per_sample)} per sample, "
         f"{human_bytes(size.per_sample * 1000)} per 1,000), {human_bytes(free)} free on "
-        f"{_existing(directory)}"
+        f"{disk}"
     )
     if need * MARGIN > free:
         fits = int(free / MARGIN // max(size.per_sample, 1))
@@ -97,7 +99,7 @@ def check_free_space(directory: Path, size: DatasetSize, n_samples: int, n_total
             )
         raise ConfigError(
             f"the dataset needs about {human_bytes(need * MARGIN)} and only {human_bytes(free)} is free "
-            f"on {_existing(directory)} ({n_total} samples, {human_bytes(size.per_sample)} each); "
+            f"on {disk} ({n_total} samples, {human_bytes(size.per_sample)} each); "
             f"nothing was written. Set generate.n_samples to at most about {fits}"
             + (", " + ", ".join(hint) if hint else "")
             + ", or point run.dir at a larger disk"

@@ -31,6 +31,7 @@ try:
 except ImportError:  # not on Windows
     resource = None  # type: ignore[assignment]
 
+from .disk import existing_parent
 from .errors import StorageError
 from .storage import part_path, temporary_name
 
@@ -77,9 +78,7 @@ def storage_error(path: Path, exc: BaseException, needed: int | None = None) -> 
 
 
 def _free_bytes(directory: Path) -> int:
-    while not directory.exists() and directory != directory.parent:
-        directory = directory.parent
-    return shutil.disk_usage(directory).free
+    return shutil.disk_usage(existing_parent(directory)).free
 
 
 def _gb(n: int | None) -> str:

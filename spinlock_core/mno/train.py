@@ -179,16 +179,20 @@ def tbptt_step(
         targets,
         theta,
         losses,
-        window=cfg.tbptt.window,
-        mode=cfg.tbptt.mode,
-        history=cfg.history,
+        **_loop_options(cfg),
         autocast=autocast,
         noise=noise,
-        state_noise_std=cfg.noise_std,
         samples=samples,
         realizations=realizations,
     )
     return result.loss, result.logs, result.finite
+
+
+def _loop_options(cfg) -> dict:
+    """The ``train_step`` options the mno config sets (one place for the stage and ``tbptt_step``)."""
+    return dict(
+        window=cfg.tbptt.window, mode=cfg.tbptt.mode, history=cfg.history, state_noise_std=cfg.noise_std
+    )
 
 
 def _allreduce_gradients(params, world: int) -> None:
@@ -418,15 +422,12 @@ def train(context, *, stop_after_steps: int | None = None) -> dict:
                     targets,
                     theta,
                     losses,
-                    window=cfg.tbptt.window,
-                    mode=cfg.tbptt.mode,
-                    history=cfg.history,
+                    **_loop_options(cfg),
                     optimizer=optimizer,
                     params=params,
                     grad_clip=cfg.grad_clip,
                     autocast=autocast,
                     noise=noise,
-                    state_noise_std=cfg.noise_std,
                     samples=pairs[:, 0],
                     realizations=pairs[:, 1],
                     sync=sync if distributed else None,

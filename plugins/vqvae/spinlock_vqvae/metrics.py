@@ -21,6 +21,8 @@ the *test* rows for ``metrics["final"]``; "validation" above means whichever row
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 import torch
 from scipy.spatial.distance import pdist
@@ -28,7 +30,7 @@ from scipy.stats import spearmanr
 
 from spinlock_core.api import generator_for
 
-__all__ = ["evaluate", "topographic_similarity", "pca_kmeans_baseline"]
+__all__ = ["evaluate", "topographic_similarity", "PCAKMeans", "fit_pca_kmeans", "pca_kmeans_baseline"]
 
 
 def topographic_similarity(x: np.ndarray, emb: np.ndarray, tokens: np.ndarray) -> tuple[float, float]:
@@ -122,49 +124,85 @@ def evaluate(model, x: torch.Tensor, config, device) -> dict:
     }
 
 
-def pca_kmeans_baseline(
-    x_train: np.ndarray, x_test: np.ndarray, k: int, seed: int, variance: float = 0.99
-) -> dict:
-    """PCA + k-means with ``k`` codes (capped at the training rows), fit on ``x_train``, scored on ``x_test``.
+class PCAKMeans(NamedTuple):
+    """PCA + k-means fitted on training rows: the baseline code of the tokenizer and its benchmark."""
 
-    PCA by numpy SVD keeping the fewest components that hold ``variance`` of the training
-    variance; ``scipy.cluster.vq.kmeans2`` (k-means++, seeded) in PCA space; a test row's
-    reconstruction is its nearest centroid mapped back. The same definition as
-    ``benchmarks/tokenizer_cno.py``'s ``pca_kmeans``, so the numbers compare. ``pca_r2_overall``
-    is the test R² of the PCA projection alone (continuous, no codes): on few training operators
-    it bounds what a linear code can reach on new ones.
-    """
+    mean: np.ndarray
+    basis: np.ndarray  # [components, columns]
+    centroids: np.ndarray  # [k, components]
+    explained_variance: float  # share of the training variance the components hold
+
+    @property
+    def components(self) -> int:
+        return self.basis.shape[0]
+
+    @property
+    def k(self) -> int:
+        return self.centroids.shape[0]
+
+    def project(self, x: np.ndarray) -> np.ndarray:
+        return (x - self.mean) @ self.basis.T
+
+    def codes(self, x: np.ndarray) -> np.ndarray:
+        """Each row's nearest centroid in PCA space."""
+        from scipy.cluster.vq import vq
+
+        return vq(self.project(x), self.centroids)[0]
+
+    def reconstruct(self, codes: np.ndarray) -> np.ndarray:
+        return self.centroids[codes] @ self.basis + self.mean
+
+
+def fit_pca_kmeans(x_train: np.ndarray, k: int, seed: int, variance: float = 0.99) -> PCAKMeans:
+    """PCA by numpy SVD keeping the fewest components that hold ``variance`` of the training
+    variance, then ``scipy.cluster.vq.kmeans2`` (k-means++, seeded) with ``k`` codes, capped at
+    the training rows, in PCA space. Empty clusters stay as dead codes."""
     import warnings
 
-    from scipy.cluster.vq import kmeans2, vq
+    from scipy.cluster.vq import kmeans2
 
-    x_train, x_test = np.asarray(x_train, dtype=float), np.asarray(x_test, dtype=float)
     mean = x_train.mean(0)
     _, s, vt = np.linalg.svd(x_train - mean, full_matrices=False)
     share = np.cumsum(s**2) / max(float(np.sum(s**2)), 1e-300)
     n_comp = min(int(np.searchsorted(share, variance) + 1), vt.shape[0])
     basis = vt[:n_comp]
-    k_used = int(min(k, len(x_train)))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # empty clusters stay as dead codes, and are counted so
         cents, _ = kmeans2(
-            (x_train - mean) @ basis.T, k_used, iter=50, minit="++", seed=np.random.default_rng(seed)
+            (x_train - mean) @ basis.T,
+            int(min(k, len(x_train))),
+            iter=50,
+            minit="++",
+            seed=np.random.default_rng(seed),
         )
-    z_test = (x_test - mean) @ basis.T
-    codes, _ = vq(z_test, cents)
-    recon = cents[codes] @ basis + mean
-    linear = z_test @ basis + mean  # the same PCA without the codes: what quantization costs
+    return PCAKMeans(mean, basis, cents, float(share[n_comp - 1]))
+
+
+def pca_kmeans_baseline(
+    x_train: np.ndarray, x_test: np.ndarray, k: int, seed: int, variance: float = 0.99
+) -> dict:
+    """:func:`fit_pca_kmeans` fit on ``x_train``, scored on ``x_test``: a test row's
+    reconstruction is its nearest centroid mapped back. ``benchmarks/tokenizer_cno.py`` uses the
+    same fit, so the numbers compare. ``pca_r2_overall`` is the test R² of the PCA projection
+    alone (continuous, no codes): on few training operators it bounds what a linear code can
+    reach on new ones.
+    """
+    x_train, x_test = np.asarray(x_train, dtype=float), np.asarray(x_test, dtype=float)
+    fit = fit_pca_kmeans(x_train, k, seed, variance)
+    codes = fit.codes(x_test)
+    recon = fit.reconstruct(codes)
+    linear = fit.project(x_test) @ fit.basis + fit.mean  # the same PCA without the codes
     mse = float(((recon - x_test) ** 2).mean())
     sst = float(((x_test - x_test.mean(0)) ** 2).sum())
     return {
         "r2_overall": 1 - float(((recon - x_test) ** 2).sum()) / sst if sst > 0 else float("nan"),
         "quality": float(min(1.0, max(0.0, 1 - mse))),
         "mse": mse,
-        "utilization": len(np.unique(codes)) / k_used,
-        "codes": k_used,
+        "utilization": len(np.unique(codes)) / fit.k,
+        "codes": fit.k,
         "code_budget": int(k),
-        "components": n_comp,
-        "explained_variance_train": float(share[n_comp - 1]),
+        "components": fit.components,
+        "explained_variance_train": fit.explained_variance,
         "rows": len(x_test),
         "pca_r2_overall": 1 - float(((linear - x_test) ** 2).sum()) / sst if sst > 0 else float("nan"),
     }
