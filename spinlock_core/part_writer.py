@@ -121,6 +121,9 @@ class PartStream:
         self._error: BaseException | None = None
         self._bytes_left = 0
         self._file = None
+        # set by the writer as it returns; Thread.is_alive()/join() cannot be trusted after a
+        # signal interrupted join() (Python 3.11 then marks a running thread as stopped)
+        self._done = threading.Event()
         directory.mkdir(parents=True, exist_ok=True)
         if not os.access(directory, os.W_OK):
             raise storage_error(self.tmp, PermissionError(errno.EACCES, os.strerror(errno.EACCES)))
@@ -137,29 +140,41 @@ class PartStream:
         """Write the whole-chunk arrays and ``attrs``, close and rename the part into place."""
         self.put(np.arange(self.n), {"index": np.arange(self.first, self.first + self.n), **arrays})
         self._queue.put(("close", attrs or {}))
-        self._thread.join()
+        self._done.wait()
         self._raise()
         os.replace(self.tmp, self.path)
         return self.path
 
     def abort(self) -> None:
         """Stop writing and remove the temporary file (complete parts are untouched)."""
-        if self._thread.is_alive():
-            self._queue.put(("abort", None))
-            self._thread.join()
+        self._stop_writer()
         self.tmp.unlink(missing_ok=True)
+
+    def _stop_writer(self) -> None:
+        """Ask the writer to drop what is queued and close, and wait until it has.
+
+        The process must not exit while the writer is inside HDF5: that hangs or crashes the
+        interpreter's shutdown.
+        """
+        if not self._done.is_set():
+            self._queue.put(("abort", None))
+            self._done.wait()
 
     def _raise(self) -> None:
         if self._error is not None:
             error, self._error = self._error, None
-            if self._thread.is_alive():
-                self._queue.put(("abort", None))
-                self._thread.join()
+            self._stop_writer()
             self.tmp.unlink(missing_ok=True)
             raise error
 
     # -- writer thread --------------------------------------------------------------------------
     def _work(self) -> None:
+        try:
+            self._drain()
+        finally:
+            self._done.set()
+
+    def _drain(self) -> None:
         while True:
             rows, arrays = self._queue.get()
             if isinstance(rows, str):

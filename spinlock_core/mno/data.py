@@ -267,11 +267,22 @@ class BatchStream:
         )
         self.queue = None if inline else queue.Queue(maxsize=max(1, depth))
         self.stop = threading.Event()
+        # set by the producer as it returns: Thread.is_alive() is wrong after a signal
+        # interrupted join() (Python 3.11), and exiting mid-read crashes HDF5 at shutdown
+        self.finished = threading.Event()
         self.thread = None
         if self.queue is not None:
             self.thread = threading.Thread(
                 target=_produce,
-                args=(data, self.batches, steps, self.queue, self.stop, self.device.type == "cuda"),
+                args=(
+                    data,
+                    self.batches,
+                    steps,
+                    self.queue,
+                    self.stop,
+                    self.device.type == "cuda",
+                    self.finished,
+                ),
                 name="mno-batches",
                 daemon=True,
             )
@@ -299,11 +310,11 @@ class BatchStream:
         """Stop the background thread (if any) and wait for it."""
         self.stop.set()
         if self.thread is not None:
-            while self.thread.is_alive():
+            while not self.finished.is_set():
                 try:  # unblock a producer waiting for room
                     self.queue.get_nowait()
                 except queue.Empty:
-                    self.thread.join(0.05)
+                    self.finished.wait(0.05)
             self.thread = None
 
     def __enter__(self):
@@ -316,9 +327,24 @@ class BatchStream:
         self.stop.set()
 
 
-def _produce(data: _Targets, batches, steps: int, out: queue.Queue, stop: threading.Event, pin: bool):
+def _produce(
+    data: _Targets,
+    batches,
+    steps: int,
+    out: queue.Queue,
+    stop: threading.Event,
+    pin: bool,
+    finished: threading.Event,
+):
     """The background thread of :class:`BatchStream`: each batch's normalised trajectories
     (``[B, steps + 1, C, H, W]`` on the host), in order, then nothing; an error is passed on."""
+    try:
+        _produce_batches(data, batches, steps, out, stop, pin)
+    finally:
+        finished.set()
+
+
+def _produce_batches(data: _Targets, batches, steps: int, out: queue.Queue, stop: threading.Event, pin: bool):
     try:
         for pairs in batches:
             if stop.is_set():

@@ -160,3 +160,39 @@ def test_other_os_errors_still_raise():
 
     with pytest.raises(FileNotFoundError):
         stage()
+
+
+def test_an_interrupted_finish_still_waits_for_the_writer_before_abort_returns(tmp_path, monkeypatch):
+    """A signal landing in finish() must not let abort() return while the writer is in HDF5:
+    exiting then hangs or crashes the interpreter (Python 3.11 marks a thread whose join() was
+    interrupted as stopped, so is_alive() cannot be trusted)."""
+    import time
+
+    events = []
+    write = PartStream._write
+
+    def slow_write(self, rows, arrays):
+        time.sleep(0.5)
+        write(self, rows, arrays)
+        events.append("wrote")
+
+    monkeypatch.setattr(PartStream, "_write", slow_write)
+
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGALRM, interrupt)
+    stream = PartStream(tmp_path, 0, 3)
+    try:
+        stream.put(np.arange(4), _batch(range(4), 0))
+        signal.setitimer(signal.ITIMER_REAL, 0.1)
+        with pytest.raises(KeyboardInterrupt):
+            stream.finish(_whole(4, 0))
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+    stream.abort()
+    seen = list(events)
+    time.sleep(0.7)
+    assert seen == events, "the writer was still writing after abort() returned"
+    assert not stream.tmp.exists() and not stream.path.exists()
