@@ -49,7 +49,7 @@ def dataset_size(setup) -> DatasetSize:
     trajectories = 0
     if cfg.store_trajectories:
         itemsize = np.dtype(cfg.trajectory_dtype).itemsize
-        trajectories = setup.realizations * states * channels * cells * itemsize
+        trajectories = setup.stored_realizations * states * channels * cells * itemsize
     features = 0
     columns = setup.feature_columns() if setup.families else {}
     for name, family in setup.families.items():
@@ -95,7 +95,7 @@ def check_free_space(directory: Path, size: DatasetSize, n_samples: int, n_total
         if size.trajectories:
             hint.append(
                 f"generate.store_trajectories=false ({human_bytes(size.per_sample - size.trajectories)} "
-                f"per sample) or a larger generate.trajectory_stride"
+                f"per sample), generate.stored_realizations=1 or a larger generate.trajectory_stride"
             )
         raise ConfigError(
             f"the dataset needs about {human_bytes(need * MARGIN)} and only {human_bytes(free)} is free "

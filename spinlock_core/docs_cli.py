@@ -80,8 +80,8 @@ and `spinlock config show` prints what a set of overrides resolves to, with ever
   family lets one sample fail a batch.
 - **Disk.** Before the first sample, `generate` prints the bytes it will write and the free
   space, and exits 2 having written nothing when the disk cannot hold them (the message names
-  `generate.n_samples`, `generate.store_trajectories`, `generate.trajectory_stride` and
-  `run.dir`). Room and the file-size limit are checked again before each batch is written; a
+  `generate.n_samples`, `generate.store_trajectories`, `generate.stored_realizations`,
+  `generate.trajectory_stride` and `run.dir`). Room and the file-size limit are checked again before each batch is written; a
   write that cannot fit, or a read-only directory, ends with one line naming the file and the
   fix (exit 1), removes its temporary file and keeps every complete part, from which the same
   command resumes.

@@ -43,7 +43,7 @@ _ACCESS = {errno.EACCES, errno.EROFS, errno.EPERM}
 _SLACK = 16 * 2**20
 _FIX = (
     "make room, point run.dir at a larger disk, or write less: a smaller generate.n_samples, "
-    "generate.store_trajectories=false or a larger generate.trajectory_stride"
+    "generate.store_trajectories=false, generate.stored_realizations=1 or a larger generate.trajectory_stride"
 )
 
 

@@ -239,7 +239,8 @@ def size_errors(generate, validate=None) -> list[str]:
         grid, steps = generate.grid, generate.steps
         states = steps // max(1, generate.trajectory_stride) + 1
         item = 2 if generate.trajectory_dtype == "float16" else 4
-        trajectory = states * grid * grid * item * generate.realizations
+        stored = min(generate.stored_realizations or generate.realizations, generate.realizations)
+        trajectory = states * grid * grid * item * stored
         if grid > MAX_GRID:
             errors.append(
                 f"grid={grid} is above the bound {MAX_GRID} (one {grid}x{grid} float32 channel is "
@@ -255,7 +256,7 @@ def size_errors(generate, validate=None) -> list[str]:
         if not errors and generate.store_trajectories and total > MAX_DATASET_BYTES:
             errors.append(
                 f"the stored trajectories would take at least {human_bytes(total)} ({generate.n_samples} samples x "
-                f"{generate.realizations} realizations x {states} states x {grid}x{grid} x {item} bytes), above "
+                f"{stored} stored realizations x {states} states x {grid}x{grid} x {item} bytes), above "
                 f"the bound {human_bytes(MAX_DATASET_BYTES)}; lower n_samples, steps or grid, or set "
                 f"store_trajectories=false @ generate"
             )

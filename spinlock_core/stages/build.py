@@ -63,6 +63,12 @@ class GenerationSetup:
     info: DomainInfo
     _root_attrs: dict[str, Any] | None = attrs.field(default=None, init=False)
 
+    @property
+    def stored_realizations(self) -> int:
+        """Realizations whose trajectories are stored: the first ``generate.stored_realizations``."""
+        wanted = self.cfg.stored_realizations
+        return self.realizations if wanted is None else min(wanted, self.realizations)
+
     @classmethod
     def from_context(cls, context) -> GenerationSetup:
         return cls.from_config(context.config, context.device)
@@ -165,6 +171,7 @@ class GenerationSetup:
             "steps": self.cfg.steps,
             "trajectory_stride": self.cfg.trajectory_stride,
             "realizations": self.realizations,
+            "stored_realizations": self.stored_realizations,
             "time_per_state": self.info.dt,
             "dtype": self.cfg.dtype,
             "trajectory_dtype": self.cfg.trajectory_dtype,
@@ -250,7 +257,7 @@ def simulate(setup: GenerationSetup, indices: np.ndarray, theta: dict[str, np.nd
         },
     }
     if cfg.store_trajectories:
-        stored = states[:, :, :: cfg.trajectory_stride]
+        stored = states[:, : setup.stored_realizations, :: cfg.trajectory_stride]
         arrays["trajectories"] = stored.to(getattr(torch, cfg.trajectory_dtype)).cpu().numpy()
     if features:
         arrays["features"] = features
@@ -272,7 +279,7 @@ def _failed(setup: GenerationSetup, indices: np.ndarray, exc: BaseException) -> 
         },
     }
     if setup.cfg.store_trajectories:
-        shape = (b, setup.realizations, t, c, *n)
+        shape = (b, setup.stored_realizations, t, c, *n)
         arrays["trajectories"] = np.full(shape, np.nan, dtype=setup.cfg.trajectory_dtype)
     if setup.families:
         columns = setup.feature_columns()

@@ -33,6 +33,10 @@ class GenerateConfig:
     """Store the trajectories (else only θ, ICs, status and inline features)."""
     trajectory_stride: int = attrs.field(default=1, validator=v.ge(1))
     """Store every k-th state (the IC always)."""
+    stored_realizations: int | None = attrs.field(default=None, validator=v.optional(v.ge(1)))
+    """Realizations whose trajectories are stored (the first k); ``null``: all of them. Features
+    are computed inline on every realization either way; the MNO trains on the stored ones.
+    ``scale=production`` stores 1 of 5: 6.3 GB per 1,000 operators instead of 31.5 GB."""
     trajectory_dtype: Literal["float32", "float16"] = "float32"
     """Precision of stored trajectories."""
     dtype: Literal["float32", "bfloat16"] = "float32"

@@ -124,6 +124,14 @@ def extract_offline(ds: Dataset, families: dict[str, FeatureFamily], device, bat
             f"{ds.path} stores no trajectories (generate.store_trajectories=false); enable inline "
             f"features in generate or regenerate with trajectories"
         )
+    stored, made = ds.shape("trajectories")[1], int(ds.attrs.get("realizations", 0))
+    if stored < made:
+        raise DatasetError(
+            f"{ds.path} stores the trajectories of {stored} of its {made} realizations "
+            f"(generate.stored_realizations={stored}), and features from fewer realizations would not "
+            f"match inline ones; compute features inline (generate.inline_features=true, the default) or "
+            f"regenerate with generate.stored_realizations=null"
+        )
     info_ = domain_info(ds)
     space = info_.parameter_space
     n = len(ds)

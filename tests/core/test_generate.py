@@ -213,8 +213,9 @@ def test_a_disk_too_small_is_refused_before_anything_is_written(tmp_path, monkey
 
 
 def test_the_disk_estimate_of_a_production_cno_config_is_its_uncompressed_size(monkeypatch, tmp_path):
-    """Known answer: 64², 256 states, 5 realizations, 3 channels, float16 = 31,457,280 bytes of
-    trajectories per operator, 31.5 GB per 1,000, about 3.15 TB for the prototype's 100k."""
+    """Known answer: 64², 256 states, 3 channels, float16 = 6,291,456 bytes of trajectories per
+    realization; the preset stores 1 of 5 (0.64 TB for the prototype's 100k), all 5 take 31.5 GB
+    per 1,000 operators, about 3.15 TB for 100k."""
     from collections import namedtuple
 
     from spinlock_core.disk import check_free_space, dataset_size
@@ -222,6 +223,12 @@ def test_the_disk_estimate_of_a_production_cno_config_is_its_uncompressed_size(m
     from spinlock_core.stages.build import GenerationSetup
 
     config = compose(["scale=production", "generate.n_samples=100000", "features=[]"])
+    size = dataset_size(GenerationSetup.from_config(config, "cpu"))
+    assert size.trajectories == 1 * 256 * 3 * 64 * 64 * 2
+    assert size.total(100_000) / 1e12 == pytest.approx(0.64, abs=0.01)
+    config = compose(
+        ["scale=production", "generate.n_samples=100000", "features=[]", "generate.stored_realizations=null"]
+    )
     size = dataset_size(GenerationSetup.from_config(config, "cpu"))
     assert size.trajectories == 5 * 256 * 3 * 64 * 64 * 2
     assert size.ic == 3 * 64 * 64 * 4
@@ -234,3 +241,36 @@ def test_the_disk_estimate_of_a_production_cno_config_is_its_uncompressed_size(m
     assert f"at most about {fits}" in str(err.value)
     line = check_free_space(tmp_path, size, 1_000, 100_000)
     assert "31.5 GB per 1,000" in line
+
+
+def test_stored_realizations_keep_the_first_ones_and_leave_features_alone(tmp_path):
+    full = _all_arrays(_generate(tmp_path / "all", "generate.realizations=3"))
+    path = _generate(tmp_path / "one", "generate.realizations=3", "generate.stored_realizations=1")
+    few = _all_arrays(path)
+    assert full["trajectories"].shape[1] == 3 and few["trajectories"].shape[1] == 1
+    assert np.array_equal(few["trajectories"], full["trajectories"][:, :1])
+    for name in full:
+        if name != "trajectories":  # inline features still see every realization
+            assert np.array_equal(few[name], full[name], equal_nan=full[name].dtype.kind == "f"), name
+    with Dataset(path) as ds:
+        assert ds.attrs["realizations"] == 3 and ds.attrs["stored_realizations"] == 1
+    assert compare_replay(path, 5)["identical"]
+
+
+def test_offline_features_refuse_a_dataset_with_fewer_stored_realizations(tmp_path):
+    from spinlock_core import registry
+    from spinlock_core.errors import DatasetError
+    from spinlock_core.stages.features import extract_offline
+
+    path = _generate(
+        tmp_path / "r",
+        "generate.realizations=3",
+        "generate.stored_realizations=2",
+        "generate.inline_features=false",
+    )
+    family = registry.load("features", "toy_stats").create(None)
+    with (
+        Dataset(path) as ds,
+        pytest.raises(DatasetError, match=r"2 of its 3 realizations.*stored_realizations=null"),
+    ):
+        extract_offline(ds, {"toy_stats": family}, "cpu", 4)

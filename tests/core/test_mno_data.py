@@ -111,3 +111,16 @@ def test_a_new_normaliser_drops_the_resident_copy(dataset):
 def test_budget_is_a_share_of_the_available_memory():
     assert resident_budget("cpu") > 0
     assert isinstance(BatchStream, type)
+
+
+def test_the_mno_trains_on_the_stored_realizations_only(tmp_path):
+    extra = ["generate.realizations=3", "generate.stored_realizations=1"]
+    Runner(compose([*SMALL, *extra, f"run.dir={tmp_path}", "stage=generate"])).run()
+    with Dataset(tmp_path / "dataset") as ds:
+        data = StoredTargets(ds, "cpu")
+        assert data.realizations == 1 and ds.attrs["realizations"] == 3
+        train, val = split_pairs(ds.read("samples/status"), data.realizations, 0.25, 0)
+        assert set(train[:, 1]) | set(val[:, 1]) == {0}
+        data.fit_normaliser(train)
+        u0, targets, _ = data.batch(train[:2], 6)
+        assert targets.shape[:2] == (2, 6) and torch.isfinite(targets).all()
