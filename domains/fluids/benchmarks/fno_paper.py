@@ -16,6 +16,15 @@ evaluation is not counted), AdamW with a time-based cosine learning rate, batch 
 * ``fno``: ``spinlock.backbones:fno`` (neuraloperator's FNO) with the paper's FNO-2D shape:
   4 Fourier layers, width 20, 12 modes per direction = neuralop ``n_modes=24`` (it counts
   positive and negative frequencies), the grid as 2 extra input channels (neuralop's default).
+* ``fno2d_paper`` (not in the default ``--models``): ``spinlock.backbones:fno2d_paper``, the
+  paper's FNO-2D as published (:mod:`spinlock_u_afno.fno2d_paper`), trained with the paper's own
+  recipe instead of the one above: Adam (lr 1e-3, L2 weight decay 1e-4), StepLR halving the rate
+  every 100 epochs (stepped per epoch), batch 20, no clipping, fp32 (TF32 off unless ``--tf32``),
+  the loss summed over the batch and the 40 steps (the paper's ``LpLoss(size_average=False)``:
+  with Adam's L2 term the loss scale matters), on the raw vorticity (the paper normalises
+  nothing; the relative L2 is the same either way). It stops at ``--minutes`` or after
+  ``--paper-epochs`` (500, the paper's) epochs, and its test error is recorded every
+  ``--eval-every`` epochs (``test_curve``, with ``epoch``) to compare with the paper's curve.
 
 Results go to ``--out``: ``fno_paper.json`` (config, device, data time, per model: parameters,
 steps, epochs, test relative L2 full/per-frame, learning curves, errors) and ``fno_paper.png``
@@ -27,6 +36,11 @@ GPU (H100; data ~0.5 min, then --minutes per model, evaluation ~10 s each):
 CPU smoke test:
     python domains/fluids/benchmarks/fno_paper.py --n-train 8 --n-test 4 --minutes 0.05 --grid 32 \\
         --out /tmp/fno_paper
+The paper's FNO-2D with its recipe, beside the others (GPU, then CPU smoke):
+    python domains/fluids/benchmarks/fno_paper.py --models u_afno,fno,fno2d_paper --minutes 4 \\
+        --out $OUT/fno_paper
+    python domains/fluids/benchmarks/fno_paper.py --models fno2d_paper --n-train 8 --n-test 4 \\
+        --minutes 0.05 --grid 32 --paper-batch-size 4 --eval-every 1 --out /tmp/fno_paper
 """
 
 from __future__ import annotations
@@ -133,10 +147,15 @@ def build_model(name: str, args, space, device):
             "residual": args.fno_residual,
         }
         preset = "small"  # every size field is overridden
+    elif name == "fno2d_paper":
+        preset = None  # no presets: the defaults are the paper's sizes
     else:
-        raise ValueError(f"unknown model {name!r}; valid: u_afno, fno")
+        raise ValueError(f"unknown model {name!r}; valid: u_afno, fno, fno2d_paper")
     spec = load_plugin("backbones", name)
-    options = spec.config_class(preset=preset, overrides=overrides)
+    if preset is None:
+        options = spec.config_class()
+    else:
+        options = spec.config_class(preset=preset, overrides=overrides)
     model, config = spec.load_implementation()(
         options, channels=1, history=args.t_in, parameter_space=space, device=device
     )
@@ -191,13 +210,14 @@ def relative_l2(pred, true, dims) -> torch.Tensor:
     )
 
 
-def evaluate(model, x, y, theta_of, args) -> dict:
-    """Paper metrics on the test set: full-trajectory relative L2 (mean over samples) and per frame."""
+def evaluate(model, x, y, theta_of, args, precision: str | None = None) -> dict:
+    """Paper metrics on the test set: full-trajectory relative L2 (mean over samples) and per frame
+    (``precision``: ``fp32`` or ``bf16``; default from ``--bf16``)."""
     _sync(x.device)
     start = time.perf_counter()
     model.eval()
     full, per_frame = [], []
-    autocast = autocast_for("bf16" if args.bf16 else "fp32", x.device)
+    autocast = autocast_for(precision or ("bf16" if args.bf16 else "fp32"), x.device)
     with torch.no_grad():
         for lo in range(0, x.shape[0], args.eval_batch):
             xb, yb = x[lo : lo + args.eval_batch], y[lo : lo + args.eval_batch]
@@ -216,6 +236,8 @@ def evaluate(model, x, y, theta_of, args) -> dict:
 
 def train_one(name: str, data: dict, args, device) -> dict:
     """Train ``name`` for ``--minutes`` of device time; returns its results."""
+    if name == "fno2d_paper":
+        return train_paper(name, data, args, device)
     space, theta_of = data["space"], data["theta_of"]
     torch.manual_seed(args.seed)
     model, described = build_model(name, args, space, device)
@@ -302,6 +324,125 @@ def train_one(name: str, data: dict, args, device) -> dict:
     return out
 
 
+def _paper_loss(pred, true, _ctx):
+    """The paper's training loss: relative L2 per frame, summed over the batch and the steps."""
+    return relative_l2(pred[:, :, 0], true[:, :, 0], (2, 3)).sum(), {}
+
+
+def train_paper(name: str, data: dict, args, device) -> dict:
+    """``fno2d_paper`` with the paper's recipe (module docstring) for ``--minutes`` of device time
+    or ``--paper-epochs`` epochs, whichever ends first; the test error every ``--eval-every`` epochs."""
+    theta_of = data["theta_of"]
+    torch.manual_seed(args.seed)
+    model, described = build_model(name, args, data["space"], device)
+    out: dict = {"model": name, **described}
+    out["parameters"] = sum(p.numel() * (2 if p.is_complex() else 1) for p in model.parameters())
+    out["recipe"] = {
+        "optimizer": "Adam",
+        "lr": args.paper_lr,
+        "weight_decay": args.paper_weight_decay,
+        "scheduler": f"StepLR(step_size={args.paper_step_epochs} epochs, gamma={args.paper_gamma})",
+        "batch_size": args.paper_batch_size,
+        "max_epochs": args.paper_epochs,
+        "loss": "relative L2 per step, summed over batch and steps",
+        "precision": "fp32" + (", TF32" if args.tf32 else ""),
+        "data": "raw vorticity (not normalised)",
+        "gradient_clipping": None,
+    }
+    params = list(model.parameters())
+    opt = torch.optim.Adam(params, lr=args.paper_lr, weight_decay=args.paper_weight_decay)
+    sched = torch.optim.lr_scheduler.StepLR(opt, step_size=args.paper_step_epochs, gamma=args.paper_gamma)
+    fp32 = autocast_for("fp32", device)
+    scale = data["scale"]  # undo the benchmark's normalisation: the paper trains on raw vorticity
+    x, y = data["x_train"], data["y_train"]
+    x_test, y_test = data["x_test"] * scale, data["y_test"] * scale
+    budget = args.minutes * 60.0
+    n, bs, steps_out = x.shape[0], min(args.paper_batch_size, x.shape[0]), y.shape[1]
+    order = torch.Generator().manual_seed(args.seed)
+    trained, steps, epochs, seen = 0.0, 0, 0, 0
+    curve, losses = [], []
+
+    def test_point() -> dict:
+        point = evaluate(model, x_test, y_test, theta_of, args, precision="fp32")
+        point.pop("test_rel_l2_per_frame")
+        lr = opt.param_groups[0]["lr"]
+        return {"epoch": epochs, "minutes": trained / 60, "step": steps, "lr": lr, **point}
+
+    tf32 = (torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32)
+    # fp32 as the paper (its V100s had no TF32); PyTorch's default TF32 convolutions would touch W
+    torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = bool(args.tf32)
+    try:
+        if device.type == "cuda":
+            torch.cuda.reset_peak_memory_stats(device)
+        while trained < budget and epochs < args.paper_epochs:
+            perm = torch.randperm(n, generator=order)
+            epoch_loss, epoch_samples = 0.0, 0
+            for lo in range(0, n, bs):
+                if trained >= budget:
+                    break
+                idx = perm[lo : lo + bs].to(x.device)
+                _sync(device)
+                t0 = time.perf_counter()
+                result = train_step(
+                    model,
+                    (x[idx] * scale)[:, :, None],
+                    (y[idx] * scale)[:, :, None],
+                    theta_of(len(idx)),
+                    {"rel_l2": (1.0, _paper_loss)},
+                    window=steps_out,
+                    mode="full",
+                    history=x.shape[1],
+                    optimizer=opt,
+                    params=params,
+                    grad_clip=None,
+                    autocast=fp32,
+                )
+                _sync(device)
+                trained += time.perf_counter() - t0
+                steps += 1
+                seen += len(idx)
+                epoch_loss += result.loss
+                epoch_samples += len(idx)
+                losses.append(
+                    {"minutes": trained / 60, "loss_per_step": result.loss / (len(idx) * steps_out)}
+                )
+            else:  # a whole epoch
+                epochs += 1
+                sched.step()
+                if epochs % max(1, args.eval_every) == 0:
+                    curve.append(test_point())
+                    curve[-1]["train_rel_l2_step_mean"] = epoch_loss / (epoch_samples * steps_out)
+        peak = torch.cuda.max_memory_allocated(device) / 2**30 if device.type == "cuda" else None
+        final = evaluate(model, x_test, y_test, theta_of, args, precision="fp32")
+    finally:
+        torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32 = tf32
+    out.update(
+        train_minutes=trained / 60,
+        optimizer_steps=steps,
+        epochs=epochs,
+        epochs_fractional=seen / n,
+        samples_per_second=seen / max(trained, 1e-9),
+        peak_memory_gib=peak,
+        **final,
+        test_curve=curve
+        + (
+            []
+            if curve and curve[-1]["step"] == steps  # the last epoch's evaluation is the final one
+            else [
+                {
+                    "epoch": epochs,
+                    "minutes": trained / 60,
+                    "step": steps,
+                    "lr": opt.param_groups[0]["lr"],
+                    **{k: v for k, v in final.items() if k != "test_rel_l2_per_frame"},
+                }
+            ]
+        ),
+        train_curve=losses[:: max(1, len(losses) // 400)],
+    )
+    return out
+
+
 def _plot(result: dict, path: Path) -> None:
     import matplotlib
 
@@ -361,7 +502,11 @@ def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--out", type=Path, required=True)
     p.add_argument("--device", default="auto")
-    p.add_argument("--models", default="u_afno,fno", help="comma-separated: u_afno, fno")
+    p.add_argument(
+        "--models",
+        default="u_afno,fno,fno2d_paper",
+        help="comma-separated: u_afno, fno, fno2d_paper (paper's recipe)",
+    )
     p.add_argument("--minutes", type=float, default=4.0, help="device minutes of training per model")
     p.add_argument("--n-train", type=int, default=1000)
     p.add_argument("--n-test", type=int, default=200)
@@ -399,6 +544,16 @@ def parse_args(argv=None):
     p.add_argument("--fno-width", type=int, default=20)
     p.add_argument("--fno-layers", type=int, default=4)
     p.add_argument("--fno-residual", action="store_true", help="predict u_t + scale * FNO (paper: off)")
+    paper = p.add_argument_group("fno2d_paper", "the paper's FNO-2D and its training recipe")
+    paper.add_argument("--paper-lr", type=float, default=1e-3)
+    paper.add_argument("--paper-weight-decay", type=float, default=1e-4, help="Adam's L2 term")
+    paper.add_argument("--paper-step-epochs", type=int, default=100, help="StepLR step_size, in epochs")
+    paper.add_argument("--paper-gamma", type=float, default=0.5, help="StepLR gamma")
+    paper.add_argument("--paper-batch-size", type=int, default=20)
+    paper.add_argument("--paper-epochs", type=int, default=500, help="at most this many epochs")
+    paper.add_argument(
+        "--eval-every", type=int, default=5, help="test evaluation every this many epochs (time not counted)"
+    )
     p.add_argument(
         "--bf16",
         action="store_true",
@@ -451,6 +606,7 @@ def main(argv=None) -> dict:
     a, b = 1, 1 + args.t_in
     data = {
         "space": space,
+        "scale": scale,
         "x_train": traj[: args.n_train, a:b].contiguous(),
         "y_train": traj[: args.n_train, b : b + args.t_out].contiguous(),
         "x_test": traj[args.n_train :, a:b].contiguous(),

@@ -82,7 +82,8 @@ def test_fno_paper_script(tmp_path):
     assert (out / "fno_paper.png").stat().st_size > 1000
     assert result["data"]["trajectories"] == 6 and result["data"]["states"] == 6
     assert result["data"]["dt"] == 0.01 and result["data"]["scheme"] == "euler"
-    u_afno, fno = result["models"]
+    u_afno, fno, paper = result["models"]
+    assert paper["model"] == "fno2d_paper" and paper["recipe"]["optimizer"].startswith("Adam")
     assert u_afno["model"] == "u_afno" and u_afno["optimizer_steps"] >= 1
     assert len(u_afno["test_rel_l2_per_frame"]) == 3 and 0 < u_afno["test_rel_l2_full"] < 10
     assert u_afno["config"]["history"] == 2 and u_afno["entry_point"] == "spinlock.backbones:u_afno"

@@ -10,7 +10,7 @@ from spinlock_core.api import ComponentSpec, ConfigError, checks, structure
 
 from .config import FNOConfig, UAFNOConfig
 
-__all__ = ["UAFNOOptions", "U_AFNO", "FNOOptions", "FNO"]
+__all__ = ["UAFNOOptions", "U_AFNO", "FNOOptions", "FNO", "FNO2DPaperOptions", "FNO2D_PAPER"]
 
 
 #: Set from the data and ``mno.history``, never by ``overrides``.
@@ -88,4 +88,33 @@ FNO = ComponentSpec(
     config_class=FNOOptions,
     # optional module -> install hint; checked when a config selects it and by `plugins list`
     extras={"requires": {"neuralop": "pip install 'spinlock[neuralop]'"}},
+)
+
+
+def _at_least_one(instance, attribute, value):
+    if value < 1:
+        raise ConfigError(f"fno2d_paper.{attribute.name} must be >= 1, got {value}")
+
+
+@attrs.frozen(kw_only=True)
+class FNO2DPaperOptions:
+    """The ``backbone`` section for ``fno2d_paper``: the sizes of the FNO paper's FNO-2D
+    (:mod:`spinlock_u_afno.fno2d_paper`); the defaults are the paper's. No presets: the network
+    is the published one, channels and history come from the data and ``mno.history``."""
+
+    width: int = attrs.field(default=20, validator=_at_least_one)
+    """Channels of the Fourier layers (paper: 20)."""
+    modes: int = attrs.field(default=12, validator=_at_least_one)
+    """Fourier modes kept per sign on the first axis and on the real-FFT axis (paper: 12)."""
+    n_layers: int = attrs.field(default=4, validator=_at_least_one)
+    """Fourier layers (paper: 4)."""
+    projection_width: int = attrs.field(default=128, validator=_at_least_one)
+    """Hidden width of the projection ``Linear(width, ·) -> GELU -> Linear(·, channels)`` (paper: 128)."""
+
+
+FNO2D_PAPER = ComponentSpec(
+    name="fno2d_paper",
+    summary="Baseline: the FNO paper's FNO-2D as published (width 20, 12 modes, 4 layers, grid input, no θ).",
+    implementation="spinlock_u_afno.fno2d_paper:build_fno2d_paper",
+    config_class=FNO2DPaperOptions,
 )
