@@ -25,6 +25,7 @@ from ..captions import write_captions
 from ..verdicts import summary_verdict
 from .data import _Targets
 from .loop import autocast_for, noise_source, rollout
+from .rollout_errors import rel_l2, rollout_errors
 
 __all__ = ["validation_errors", "evaluate", "write_figures", "rollout_batches"]
 
@@ -52,23 +53,6 @@ def rollout_batches(
         yield chunk, u0[:, None] * std + mean, pred * std + mean, targets * std + mean
 
 
-def _rel_l2(pred, true):
-    """``[B, T]``."""
-    return (pred - true).flatten(2).norm(dim=2) / true.flatten(2).norm(dim=2).clamp_min(1e-12)
-
-
-def _vrmse(pred, true):
-    """``[B, T]``: per-channel VRMSE averaged over channels."""
-    var = true.var(dim=(-2, -1), unbiased=False)
-    mse = (pred - true).square().mean(dim=(-2, -1))
-    return (mse / (var + 1e-7)).sqrt().mean(dim=2)
-
-
-def _mean_field(u0):
-    """The mean baseline: each channel's spatial mean of ``u0``, held (same shape as ``u0``)."""
-    return u0.mean(dim=(-2, -1), keepdim=True).expand_as(u0)
-
-
 def validation_errors(model, data, pairs, cfg, steps, precision, device, seed: int = 0) -> dict:
     """The per-epoch validation figures: rollout relative L2 (mean, final step) and persistence's."""
     import torch
@@ -76,8 +60,8 @@ def validation_errors(model, data, pairs, cfg, steps, precision, device, seed: i
     model.eval()
     err, base = [], []
     for _, u0, pred, true in rollout_batches(model, data, pairs, cfg, steps, precision, device, seed):
-        err.append(_rel_l2(pred, true))
-        base.append(_rel_l2(u0.expand_as(true), true))
+        err.append(rel_l2(pred, true))
+        base.append(rel_l2(u0.expand_as(true), true))
     err, base = torch.cat(err).mean(0), torch.cat(base).mean(0)
     return {
         "val_rel_l2": float(err.mean()),
@@ -95,15 +79,10 @@ def evaluate(model, data, pairs, cfg, steps, precision, device, seed: int = 0) -
     curves: dict[str, list] = {k: [] for k in (*keys, "mean_field_vrmse")}
     by_sample: dict[int, list] = {}
     for chunk, u0, pred, true in rollout_batches(model, data, pairs, cfg, steps, precision, device, seed):
-        curves["rel_l2"].append(_rel_l2(pred, true))
-        curves["vrmse"].append(_vrmse(pred, true))
-        curves["persistence"].append(_rel_l2(u0.expand_as(true), true))
-        curves["persistence_vrmse"].append(_vrmse(u0.expand_as(true), true))
-        curves["zero"].append(_vrmse(torch.zeros_like(true), true))
-        curves["zero_rel_l2"].append(_rel_l2(torch.zeros_like(true), true))
-        flat = _mean_field(u0).expand_as(true)
-        curves["mean_field_rel_l2"].append(_rel_l2(flat, true))
-        curves["mean_field_vrmse"].append(_vrmse(flat, true))
+        errors = rollout_errors(pred, true, u0)
+        errors["persistence"], errors["zero"] = errors["persistence_rel_l2"], errors["zero_vrmse"]
+        for key in curves:
+            curves[key].append(errors[key])
         pred_host, true_host = pred.cpu(), true.cpu()  # one copy per batch, not one per row
         for row, (sample, _) in enumerate(chunk):
             by_sample.setdefault(int(sample), []).append((pred_host[row], true_host[row]))
@@ -136,8 +115,8 @@ def _distributional(by_sample: dict) -> dict:
             continue
         truths = torch.stack([t for _, t in runs])  # [M, T, C, H, W]
         mean = truths.mean(0, keepdim=True)
-        spread.append(_rel_l2(truths, mean.expand_as(truths)).mean())
-        to_mean.append(_rel_l2(runs[0][0][None], mean).mean())
+        spread.append(rel_l2(truths, mean.expand_as(truths)).mean())
+        to_mean.append(rel_l2(runs[0][0][None], mean).mean())
     if not spread:
         return {}
     return {

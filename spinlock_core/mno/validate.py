@@ -192,24 +192,12 @@ def _extract(families, info_, batch: ValidationBatch, states, derived) -> dict[s
 
 
 def _errors(pred, truth, valid):
-    """Per-step relative L2 and VRMSE ``[N, T-1]`` of the valid trajectories (physical units)."""
-    from .evaluate import _rel_l2, _vrmse
+    """Per-step errors ``[N, T-1]`` of the valid trajectories and of the baselines (physical units)."""
+    from .rollout_errors import rollout_errors
 
     p, t = pred[:, :, 1:].flatten(0, 1), truth[:, :, 1:].flatten(0, 1)
-    from .evaluate import _mean_field
-
     u0 = truth[:, :, :1].flatten(0, 1)
-    flat, u0, zero = _mean_field(u0).expand_as(t), u0.expand_as(t), t.new_zeros(()).expand_as(t)
-    return {
-        "rel_l2": _rel_l2(p, t)[valid],
-        "vrmse": _vrmse(p, t)[valid],
-        "persistence_rel_l2": _rel_l2(u0, t)[valid],
-        "persistence_vrmse": _vrmse(u0, t)[valid],
-        "zero_rel_l2": _rel_l2(zero, t)[valid],
-        "zero_vrmse": _vrmse(zero, t)[valid],
-        "mean_field_rel_l2": _rel_l2(flat, t)[valid],
-        "mean_field_vrmse": _vrmse(flat, t)[valid],
-    }
+    return {key: value[valid] for key, value in rollout_errors(p, t, u0).items()}
 
 
 def validate(context, predict: Callable | None = None) -> dict:
