@@ -197,9 +197,9 @@ def _enabled_names(value) -> list[str]:
     return []
 
 
-def _plugin_sections(wanted: set[str] = frozenset()) -> list[PluginSections]:
-    """What the installed stages declare: plugins they enable whose options have own sections."""
-    found: dict[str, PluginSections] = {}
+def _stage_specs(wanted: set[str] = frozenset()):
+    """``(name, spec)`` of every installed stage that loads; a broken one is skipped unless it is
+    ``wanted`` (then its error is raised)."""
     for name in registry.available("stages"):
         try:
             spec = registry.load("stages", name)
@@ -207,6 +207,13 @@ def _plugin_sections(wanted: set[str] = frozenset()) -> list[PluginSections]:
             if name in wanted:
                 raise
             continue
+        yield name, spec
+
+
+def _plugin_sections(wanted: set[str] = frozenset()) -> list[PluginSections]:
+    """What the installed stages declare: plugins they enable whose options have own sections."""
+    found: dict[str, PluginSections] = {}
+    for _, spec in _stage_specs(wanted):
         for decl in getattr(spec, "plugin_sections", ()):
             found.setdefault(decl.prefix, decl)
     return list(found.values())
@@ -221,13 +228,7 @@ def _sections(data: dict) -> dict[str, _Section]:
             spec = registry.load(kind, str(value["name"]))
             sections[group] = _Section(group, spec.config_class, f"{kind}:{spec.name}")
     wanted = {str(data.get("stage", "all")), *map(str, data.get("pipeline") or ())}
-    for name in registry.available("stages"):
-        try:
-            spec = registry.load("stages", name)
-        except PluginError:
-            if name in wanted:
-                raise
-            continue
+    for name, spec in _stage_specs(wanted):
         if spec.config_section:
             sections[spec.config_section] = _Section(spec.config_section, spec.config_class, f"stages:{name}")
     for decl in _plugin_sections(wanted):
