@@ -24,6 +24,7 @@ import numpy as np
 from ..captions import write_captions
 from ..verdicts import summary_verdict
 from .data import _Targets
+from .horizon_plot import plot_error_vs_horizon
 from .loop import autocast_for, noise_source, rollout
 from .rollout_errors import rel_l2, rollout_errors
 
@@ -150,20 +151,15 @@ def write_figures(
         plt.close(fig)
         written.append(folder / "training_curves.png")
     if evaluation is not None:
-        per_step, t = evaluation["per_step"], np.arange(1, steps + 1)
-        fig, ax = plt.subplots(1, 2, figsize=(10, 3.5))
-        ax[0].plot(t, per_step["rel_l2"], label="MNO")
-        ax[0].plot(t, per_step["persistence"], ls="--", label="persistence")
-        ax[0].set(xlabel="rollout step", ylabel="rel. L2", title="relative L2 vs horizon")
-        ax[1].plot(t, per_step["vrmse"], label="MNO")
-        ax[1].plot(t, per_step["persistence_vrmse"], ls="--", label="persistence")
-        ax[1].plot(t, per_step["zero"], ls=":", label="zero")
-        ax[1].set(xlabel="rollout step", ylabel="VRMSE", title="VRMSE vs horizon")
-        for axis in ax:
-            axis.legend()
-        fig.tight_layout()
-        fig.savefig(folder / "error_vs_horizon.png", dpi=110)
-        plt.close(fig)
+        per_step = evaluation["per_step"]
+        plot_error_vs_horizon(
+            folder / "error_vs_horizon.png",
+            per_step["rel_l2"],
+            per_step["persistence"],
+            per_step["vrmse"],
+            per_step["persistence_vrmse"],
+            zero_vrmse=per_step["zero"],
+        )
         written.append(folder / "error_vs_horizon.png")
     shown = pairs[: cfg.eval_figures]
     if not len(shown):

@@ -6,6 +6,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .horizon_plot import plot_error_vs_horizon
+
 __all__ = ["write_figures", "write_markdown"]
 
 
@@ -66,22 +68,14 @@ def _horizon(report: dict, path: Path) -> Path | None:
     per_step = report["rollout"]["per_step"]
     if not per_step.get("rel_l2"):
         return None
-    plt = _plt()
-    t = np.arange(1, len(per_step["rel_l2"]) + 1)
-    fig, ax = plt.subplots(1, 2, figsize=(10, 3.5))
-    ax[0].plot(t, per_step["rel_l2"], label="MNO")
-    ax[0].plot(t, per_step["persistence_rel_l2"], ls="--", label="persistence")
-    ax[0].set(xlabel="rollout step", ylabel="rel. L2", title="relative L2 vs horizon")
-    ax[1].plot(t, per_step["vrmse"], label="MNO")
-    ax[1].plot(t, per_step["persistence_vrmse"], ls="--", label="persistence")
-    ax[1].set(xlabel="rollout step", ylabel="VRMSE", title="VRMSE vs horizon")
-    for axis in ax:
-        axis.legend()
-    fig.suptitle("fresh θ, same (θ, u0) for the MNO and the operator", fontsize=10)
-    fig.tight_layout(rect=(0, 0, 1, 0.96))
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return plot_error_vs_horizon(
+        path,
+        per_step["rel_l2"],
+        per_step["persistence_rel_l2"],
+        per_step["vrmse"],
+        per_step["persistence_vrmse"],
+        title="fresh θ, same (θ, u0) for the MNO and the operator",
+    )
 
 
 def _frames(truth: np.ndarray, model: np.ndarray, samples: list[int], path: Path) -> Path | None:
